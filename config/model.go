@@ -61,11 +61,11 @@ type Timeouts struct {
 
 // Options are the `option` switches shared by frontends and backends.
 type Options struct {
-	ForwardFor       bool // option forwardfor: add X-Forwarded-For/-Proto/-Host
-	HTTPServerClose  bool // option http-server-close: no keep-alive towards servers
-	Redispatch       bool // option redispatch: a retry may go to another server
-	HTTPLog          bool // option httplog (access log format)
-	TCPLog           bool // option tcplog
+	ForwardFor      bool // option forwardfor: add X-Forwarded-For/-Proto/-Host
+	HTTPServerClose bool // option http-server-close: no keep-alive towards servers
+	Redispatch      bool // option redispatch: a retry may go to another server
+	HTTPLog         bool // option httplog (access log format)
+	TCPLog          bool // option tcplog
 }
 
 // Bind is one listening address of a frontend.
@@ -148,19 +148,19 @@ type Balance struct {
 
 // Server is one `server` line.
 type Server struct {
-	Pos     Pos
-	Name    string
-	Host    string // IP literal or DNS name
-	Port    int
-	Weight  int // 0..256; HAProxy's default is 1
-	Check   bool
-	Inter   time.Duration // check interval; default 2s
-	Rise    int           // default 2
-	Fall    int           // default 3
-	Cookie  string        // value for cookie persistence
-	Backup  bool
+	Pos      Pos
+	Name     string
+	Host     string // IP literal or DNS name
+	Port     int
+	Weight   int // 0..256; HAProxy's default is 1
+	Check    bool
+	Inter    time.Duration // check interval; default 2s
+	Rise     int           // default 2
+	Fall     int           // default 3
+	Cookie   string        // value for cookie persistence
+	Backup   bool
 	Disabled bool
-	MaxConn int // 0: no limit
+	MaxConn  int // 0: no limit
 	// CheckPort, when set, sends health checks to this port instead of Port.
 	CheckPort int
 }

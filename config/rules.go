@@ -17,15 +17,15 @@ const (
 type Match int
 
 const (
-	MatchStr Match = iota // -m str: exact
-	MatchBeg              // -m beg: prefix
-	MatchEnd              // -m end: suffix
-	MatchSub              // -m sub: substring
-	MatchReg              // -m reg: regular expression (RE2 syntax)
-	MatchDir              // -m dir: a slash-delimited element
-	MatchDom              // -m dom: a dot-delimited element
-	MatchIP               // src: IP addresses and CIDR prefixes
-	MatchFound            // -m found: the value exists
+	MatchStr   Match = iota // -m str: exact
+	MatchBeg                // -m beg: prefix
+	MatchEnd                // -m end: suffix
+	MatchSub                // -m sub: substring
+	MatchReg                // -m reg: regular expression (RE2 syntax)
+	MatchDir                // -m dir: a slash-delimited element
+	MatchDom                // -m dom: a dot-delimited element
+	MatchIP                 // src: IP addresses and CIDR prefixes
+	MatchFound              // -m found: the value exists
 )
 
 // ACL is a named (or anonymous, inside `{ }`) test on the request.
