@@ -11,6 +11,11 @@ const (
 	FetchMethod                // method
 	FetchURLParam              // url_param(NAME): a query-string parameter (Arg)
 	FetchCookie                // req.cook(NAME): a request cookie (Arg)
+	// FetchHost is the request's host name: the Host header (or the
+	// authority of an absolute-form target), lowercased, without its port.
+	// It is a sluice criterion (`host`, `host_end`, `host_reg`): Ingress host
+	// rules match names, and `hdr(host)` would see the port.
+	FetchHost
 )
 
 // Match is how a fetched value is compared with an ACL's values (`-m`).
