@@ -1,0 +1,59 @@
+// Package backend is the runtime side of HAProxy backends: the live state of
+// servers, the load-balancing algorithms, the maxconn queue, active and
+// passive health checks, and the idle connections kept for reuse.
+//
+// The engine compiles every config.Backend of a routing-table generation into
+// a Pool with Registry.Build, then calls Registry.Sweep with the pools of the
+// table it just installed. Live state (health, in-flight counts, idle
+// connections, the queue) belongs to a Registry and survives reloads: a
+// server is the same server across generations while its backend name,
+// server name and address stay the same. Everything a request touches (Pick,
+// ByCookie, Acquire, Release, GetIdle/PutIdle) is lock-free except the idle
+// list's uncontended mutex and the queue, which is only entered when every
+// candidate server is at maxconn.
+//
+// # Semantics where HAProxy's manual leaves room
+//
+//   - roundrobin and static-rr both follow a precomputed smooth weighted
+//     schedule (each server's k-th turn sits at virtual time (k+½)/weight),
+//     so weights 1:2:3 give exactly 1:2:3 over every whole cycle. sluice never
+//     changes weights at run time (no slowstart, no agent), which is the only
+//     thing that separates the two in HAProxy. An unavailable server's turn
+//     goes to the next server of the schedule.
+//   - leastconn picks the lowest (active+1)/weight; ties go round-robin.
+//   - random draws two servers in proportion to their weights and keeps the
+//     less loaded (HAProxy's random(2), "power of two choices").
+//   - source, uri, url_param and hdr use consistent hashing (HAProxy's
+//     hash-type consistent): a ring of points per server, about 160 per
+//     weight unit. When a server goes down only its keys move, to the next
+//     servers of the ring; when it returns they come back. Keys and ring
+//     points are hashed with a fixed function, so every sluice replica and
+//     every restart maps a key to the same server name. A missing key (nil)
+//     falls back to round robin, as HAProxy does. A hashed request is bound
+//     to its server: when that server is at maxconn the request waits in
+//     the queue for that very server.
+//   - weight 0: the server takes no load-balanced traffic at all, even when
+//     every other server is down, but still serves requests that a
+//     persistence cookie sends to it (HAProxy: "will not participate in
+//     load-balancing but will still accept persistent connections").
+//   - backup servers take traffic only when no non-backup server with a
+//     non-zero weight is up, and then only the first backup that is up
+//     (declaration order); `option allbackups` is not implemented.
+//   - disabled servers get nothing, are never checked and are never Up.
+//   - A server at maxconn is still up: it does not bring backups in; new
+//     requests wait in the backend's queue (FIFO) until any eligible server
+//     releases a slot, or until the queue timeout (`timeout queue`, else
+//     `timeout connect`, else DefaultQueueTimeout).
+//   - Health checks: checked servers start up but unconfirmed; the first
+//     check runs at once and, if it fails, takes the server down right away
+//     (HAProxy starts checked servers "up, but going down at the first
+//     failure"). Once a check has passed, `fall` consecutive failures take
+//     it down and, once down, `rise` consecutive successes bring it back.
+//     This gives no errors at start-up for healthy servers and removes a
+//     dead one after a single check.
+//   - Check timeouts follow HAProxy: the connection must be made within
+//     min(inter, timeout connect); with `timeout check` the response must
+//     then come within that much more, without it the whole check must fit
+//     in inter.
+//   - Passive health: see Server.ReportConnectFailure.
+package backend
