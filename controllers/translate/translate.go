@@ -1,0 +1,262 @@
+// Package translate turns the Kubernetes objects a controller watches
+// (Ingresses, IngressClasses, Services, EndpointSlices, ConfigMaps) into a
+// sluice routing configuration. It is a pure function: no client, no cache,
+// no clock. The same Snapshot always gives the same Result, byte for byte once
+// printed, so configurations can be diffed and golden-tested.
+package translate
+
+import (
+	"cmp"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"sluice.dev/sluice/config"
+)
+
+// Defaults of the controller's flags, applied by Translate to empty Options fields.
+const (
+	DefaultIngressClass   = "sluice"
+	DefaultControllerName = "sluice.dev/ingress-controller"
+	DefaultTCPBindAddress = "0.0.0.0"
+)
+
+// Options are the controller flags that shape the translation.
+type Options struct {
+	IngressClass   string // --ingress-class
+	ControllerName string // --controller-name
+	// HTTPAddr is where the HTTP frontend listens, "host:port"; an empty host
+	// means every address.
+	HTTPAddr string
+	// TCPBindAddress is the IP the TCP services listen on.
+	TCPBindAddress string
+	// TCPServicesConfigMap names the ingress-nginx style TCP services
+	// ConfigMap; the zero value means none.
+	TCPServicesConfigMap types.NamespacedName
+}
+
+func (o Options) withDefaults() Options {
+	if o.IngressClass == "" {
+		o.IngressClass = DefaultIngressClass
+	}
+	if o.ControllerName == "" {
+		o.ControllerName = DefaultControllerName
+	}
+	if o.TCPBindAddress == "" {
+		o.TCPBindAddress = DefaultTCPBindAddress
+	}
+	return o
+}
+
+// Validate reports Options that Translate cannot turn into listeners. The
+// controller calls it once at start-up; Translate itself never fails.
+func (o Options) Validate() error {
+	if _, err := parseHostPort(o.HTTPAddr); err != nil {
+		return fmt.Errorf("http address %q: %w", o.HTTPAddr, err)
+	}
+	if o.TCPBindAddress != "" {
+		if _, err := netip.ParseAddr(o.TCPBindAddress); err != nil {
+			return fmt.Errorf("tcp bind address %q: %w", o.TCPBindAddress, err)
+		}
+	}
+	return nil
+}
+
+// Snapshot is what the informer caches hold.
+type Snapshot struct {
+	Ingresses      map[types.NamespacedName]*networkingv1.Ingress
+	IngressClasses map[string]*networkingv1.IngressClass
+	Services       map[types.NamespacedName]*corev1.Service
+	// EndpointSlices are keyed by their own name; a Service has any number
+	// of them, found through the label kubernetes.io/service-name.
+	EndpointSlices map[types.NamespacedName]*discoveryv1.EndpointSlice
+	ConfigMaps     map[types.NamespacedName]*corev1.ConfigMap
+}
+
+// ObjectRef names the object an Event is about.
+type ObjectRef struct {
+	Kind      string // "Ingress" or "ConfigMap"
+	Namespace string
+	Name      string
+	UID       types.UID
+}
+
+// Event types, as in corev1.Event.
+const (
+	EventNormal  = corev1.EventTypeNormal
+	EventWarning = corev1.EventTypeWarning
+)
+
+// Event is something the owner of an object should be told about, for
+// example an annotation that could not be honored.
+type Event struct {
+	Object  ObjectRef
+	Type    string // EventNormal or EventWarning
+	Reason  string
+	Message string
+}
+
+// Result is the outcome of a translation.
+type Result struct {
+	Config *config.Config
+	// Events are sorted by object, then in the order the problems were met;
+	// identical events are reported once.
+	Events []Event
+	// Ingresses are the Ingresses of our class, sorted; the controller
+	// writes their status.
+	Ingresses []types.NamespacedName
+}
+
+// Names of the objects Translate creates itself.
+const (
+	HTTPFrontendName = "http"
+	// NotFoundBackend answers 404 to requests that no rule matches when no
+	// Ingress has a spec.defaultBackend. It has no '_', unlike every
+	// backend named after a Service, so the names cannot collide.
+	NotFoundBackend = "sluice-default-404"
+)
+
+// Translate builds the configuration for s. It never fails: an object it
+// cannot honor, in whole or in part, is reported in Result.Events and the
+// rest of the cluster is served as usual.
+func Translate(s *Snapshot, o Options) Result {
+	o = o.withDefaults()
+	t := newTranslator(s, o)
+
+	ours := t.ourIngresses()
+	for _, ing := range ours {
+		t.addIngress(ing)
+	}
+
+	cfg := &config.Config{}
+	cfg.Frontends = append(cfg.Frontends, t.httpFrontend())
+	cfg.Frontends = append(cfg.Frontends, t.tcpFrontends()...)
+	for _, b := range t.backends {
+		cfg.Backends = append(cfg.Backends, b)
+	}
+	slices.SortFunc(cfg.Backends, func(a, b *config.Backend) int { return cmp.Compare(a.Name, b.Name) })
+
+	res := Result{Config: cfg, Events: t.events.sorted()}
+	for _, ing := range ours {
+		res.Ingresses = append(res.Ingresses, types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
+	}
+	slices.SortFunc(res.Ingresses, compareNamespacedName)
+	return res
+}
+
+// translator holds the state of one Translate call.
+type translator struct {
+	snap *Snapshot
+	opts Options
+
+	events eventLog
+	// slices indexes EndpointSlices by the Service they belong to.
+	slices map[types.NamespacedName][]*discoveryv1.EndpointSlice
+
+	routes []route
+	// claims records which Ingress owns each host+path, to detect conflicts.
+	claims map[routeKey]*networkingv1.Ingress
+	// defaultOwner is the Ingress whose spec.defaultBackend is the frontend's.
+	defaultOwner   *networkingv1.Ingress
+	defaultBackend string
+
+	backends map[string]*config.Backend
+	families map[servicePort]*backendFamily
+}
+
+func newTranslator(s *Snapshot, o Options) *translator {
+	if s == nil {
+		s = &Snapshot{}
+	}
+	t := &translator{
+		snap:     s,
+		opts:     o,
+		slices:   map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		claims:   map[routeKey]*networkingv1.Ingress{},
+		backends: map[string]*config.Backend{},
+		families: map[servicePort]*backendFamily{},
+	}
+	for _, es := range s.EndpointSlices {
+		if es == nil {
+			continue
+		}
+		svc := es.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		k := types.NamespacedName{Namespace: es.Namespace, Name: svc}
+		t.slices[k] = append(t.slices[k], es)
+	}
+	for _, list := range t.slices {
+		slices.SortFunc(list, func(a, b *discoveryv1.EndpointSlice) int { return cmp.Compare(a.Name, b.Name) })
+	}
+	return t
+}
+
+// httpFrontend is the single HTTP listener that every Ingress rule shares.
+func (t *translator) httpFrontend() *config.Frontend {
+	fe := &config.Frontend{
+		Name:    HTTPFrontendName,
+		Mode:    config.ModeHTTP,
+		Options: config.Options{ForwardFor: true},
+	}
+	if b, err := parseHostPort(t.opts.HTTPAddr); err == nil {
+		fe.Binds = []config.Bind{b}
+	}
+	fe.DefaultBackend = t.defaultBackend
+	if fe.DefaultBackend == "" {
+		fe.DefaultBackend = NotFoundBackend
+		t.backends[NotFoundBackend] = notFoundBackend()
+	}
+	fe.UseBackends = useBackends(t.routes, fe.DefaultBackend)
+	return fe
+}
+
+func notFoundBackend() *config.Backend {
+	b := newBackend(NotFoundBackend, config.ModeHTTP)
+	b.HTTPRequest = []config.HTTPRequestRule{{
+		Action:      config.ActionReturn,
+		Status:      404,
+		ContentType: "text/plain",
+		Body:        "404 Not Found",
+	}}
+	return b
+}
+
+// newBackend returns a backend with the effective defaults the config parser
+// would fold in, so a translated config means the same as its printed form.
+func newBackend(name string, mode config.Mode) *config.Backend {
+	return &config.Backend{Name: name, Mode: mode, Retries: 3}
+}
+
+// parseHostPort reads "host:port" (host may be empty, "*" or an IP literal).
+func parseHostPort(addr string) (config.Bind, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return config.Bind{}, err
+	}
+	if host == "*" {
+		host = ""
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return config.Bind{}, fmt.Errorf("host %q is not an IP address", host)
+		}
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return config.Bind{}, fmt.Errorf("port %q is not a number between 1 and 65535", port)
+	}
+	return config.Bind{Host: host, Port: n}, nil
+}
+
+func compareNamespacedName(a, b types.NamespacedName) int {
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
