@@ -153,8 +153,8 @@ func TestAnnotations(t *testing.T) {
 				`,
 		},
 		{
-			name: "invalid nginx alias",
-			anns: []string{"nginx.ingress.kubernetes.io/affinity", "balanced"},
+			name:    "invalid nginx alias",
+			anns:    []string{"nginx.ingress.kubernetes.io/affinity", "balanced"},
 			backend: servers,
 			events: `
 				Ingress default/web Warning InvalidAnnotation: annotation nginx.ingress.kubernetes.io/affinity: "balanced" is not a supported affinity (only "cookie" is); using the default (none)
@@ -255,7 +255,7 @@ func TestBackendVariants(t *testing.T) {
 		ing("default", "f", 5, to("f.com"), annotate("sluice.dev/session-cookie-name", "x")), // no affinity: same as a
 		ing("default", "g", 6, to("g.com"), annotate("sluice.dev/proxy-read-timeout", "30")),
 		ing("default", "h", 7, to("h.com"), annotate("sluice.dev/proxy-read-timeout", "30s")), // same as g
-		ing("default", "i", 8, to("i.com"), annotate("sluice.dev/path-regex", "true")),          // paths only: same as a
+		ing("default", "i", 8, to("i.com"), annotate("sluice.dev/path-regex", "true")),        // paths only: same as a
 		web("default", "web"),
 	)...)
 	res := Translate(s, testOptions)
