@@ -1,0 +1,44 @@
+# sluice: build, demo, test, bench.
+GO       ?= go
+BIN      ?= bin
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The one build command: the Dockerfile runs the same (see test/packaging).
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+FUZZTIME ?= 15s
+
+.PHONY: all build demo test unit race fuzz vet bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/sluice ./cmd/sluice
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/demo-backend ./hack/demo/backend
+
+# Runs sluice on hack/demo/seed.cfg in front of four demo backends.
+demo: build
+	BIN=$(BIN) hack/demo/run.sh
+
+# Every test: vet, unit and integration tests, the race detector on the
+# dataplane, end-to-end tests against the built binary, bounded fuzzing.
+test: vet unit race fuzz
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+race:
+	$(GO) test -race -count=1 ./dataplane/...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
+	$(GO) test -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME) ./dataplane/h1
+	$(GO) test -run='^$$' -fuzz='^FuzzCopyChunked$$' -fuzztime=$(FUZZTIME) ./dataplane/h1
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./config ./dataplane/...
+
+clean:
+	rm -rf $(BIN)

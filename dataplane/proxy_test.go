@@ -1,0 +1,171 @@
+package dataplane
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"sluice.dev/sluice/config"
+)
+
+// rawBackend is an allocation-free HTTP/1.1 server for measuring the proxy:
+// it answers every request head it reads with the same canned response.
+func rawBackend(tb testing.TB, body string) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 8192)
+				const eoh = "\r\n\r\n"
+				matched := 0 // bytes of eoh seen so far, across reads
+				for {
+					n, err := c.Read(buf)
+					for _, ch := range buf[:n] {
+						switch {
+						case ch == eoh[matched]:
+							matched++
+						case ch == '\r':
+							matched = 1
+						default:
+							matched = 0
+						}
+						if matched == len(eoh) {
+							matched = 0
+							if _, err := c.Write(resp); err != nil {
+								return
+							}
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// startProxy runs a Runtime on 127.0.0.1 with one frontend whose only
+// backend round-robins over addrs, and returns the frontend's address.
+func startProxy(tb testing.TB, addrs ...string) (*Runtime, string) {
+	tb.Helper()
+	port := freePort(tb)
+	be := &config.Backend{Name: "app", Retries: 3}
+	for i, a := range addrs {
+		host, p, _ := net.SplitHostPort(a)
+		pn, _ := strconv.Atoi(p)
+		be.Servers = append(be.Servers, config.Server{Name: "s" + strconv.Itoa(i+1), Host: host, Port: pn, Weight: 1, Inter: 2 * time.Second, Rise: 2, Fall: 3})
+	}
+	cfg := &config.Config{
+		Frontends: []*config.Frontend{{Name: "fe", Binds: []config.Bind{{Host: "127.0.0.1", Port: port}}, DefaultBackend: "app"}},
+		Backends:  []*config.Backend{be},
+	}
+	rt := New(Options{})
+	if err := rt.Apply(cfg); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(ctx)
+	})
+	return rt, "127.0.0.1:" + strconv.Itoa(port)
+}
+
+func freePort(tb testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// keepAliveClient sends the same GET over one connection and reads each
+// response up to the body's known end marker.
+type keepAliveClient struct {
+	conn net.Conn
+	req  []byte
+	buf  []byte
+	end  []byte
+}
+
+func newClient(tb testing.TB, addr, end string) *keepAliveClient {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return &keepAliveClient{conn: c, req: []byte("GET /bench HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"), buf: make([]byte, 64<<10), end: []byte(end)}
+}
+
+func (k *keepAliveClient) do() error {
+	if _, err := k.conn.Write(k.req); err != nil {
+		return err
+	}
+	n := 0
+	for {
+		m, err := k.conn.Read(k.buf[n:])
+		n += m
+		if bytes.HasSuffix(k.buf[:n], k.end) {
+			if !bytes.HasPrefix(k.buf[:n], []byte("HTTP/1.1 200 ")) {
+				return io.ErrUnexpectedEOF
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n == len(k.buf) {
+			return io.ErrShortBuffer
+		}
+	}
+}
+
+const smallBody = "0123456789012345678901234567890123456789012345678901234567END\n"
+
+func TestProxyRoundTrip(t *testing.T) {
+	_, addr := startProxy(t, rawBackend(t, smallBody))
+	c := newClient(t, addr, "END\n")
+	for i := 0; i < 100; i++ {
+		if err := c.do(); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+}
+
+// BenchmarkProxyKeepAlive measures one proxied request on a keep-alive
+// client connection with a pooled server connection: parse, route, pick,
+// forward, relay.
+func BenchmarkProxyKeepAlive(b *testing.B) {
+	_, addr := startProxy(b, rawBackend(b, smallBody), rawBackend(b, smallBody))
+	c := newClient(b, addr, "END\n")
+	for i := 0; i < 100; i++ {
+		if err := c.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,357 @@
+package dataplane
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/dataplane/backend"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// Registerer receives the dataplane's metrics; nil keeps them private.
+	Registerer prometheus.Registerer
+	// AccessLog receives one line per request or TCP session; nil: no log.
+	AccessLog io.Writer
+	// Logger receives events: reloads, listener changes, server state.
+	Logger *slog.Logger
+	// Listen opens a listener; nil uses net.Listen("tcp", addr). It is the
+	// hook where a TLS listener will be plugged.
+	Listen func(addr string) (net.Listener, error)
+}
+
+// Runtime owns the listeners, the current routing table and the live state
+// of every server. Apply swaps tables; nothing on the request path locks.
+type Runtime struct {
+	opts      Options
+	log       *slog.Logger
+	metrics   *Metrics
+	registry  *backend.Registry
+	accessLog *accessLog
+
+	table atomic.Pointer[Table]
+
+	mu        sync.Mutex // serialises Apply and Shutdown
+	gen       uint64
+	listeners map[string]*listener
+	slots     map[string]int
+	closed    bool
+
+	draining atomic.Bool
+	connsMu  sync.Mutex
+	conns    map[net.Conn]*connState
+	connWG   sync.WaitGroup
+	maxConn  atomic.Int64
+	curConn  atomic.Int64
+}
+
+type connState struct {
+	busy atomic.Bool // a request is in progress
+}
+
+type listener struct {
+	key  string
+	slot int
+	ln   net.Listener
+	done chan struct{}
+}
+
+// New creates a Runtime serving nothing until the first Apply.
+func New(opts Options) *Runtime {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	if opts.Listen == nil {
+		opts.Listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+	}
+	rt := &Runtime{
+		opts:      opts,
+		log:       opts.Logger,
+		metrics:   NewMetrics(opts.Registerer),
+		listeners: map[string]*listener{},
+		slots:     map[string]int{},
+		conns:     map[net.Conn]*connState{},
+	}
+	if opts.AccessLog != nil {
+		rt.accessLog = newAccessLog(opts.AccessLog)
+	}
+	rt.registry = backend.NewRegistry(backend.RegistryOptions{OnTransition: rt.onTransition})
+	opts.Registerer.MustRegister(&serverCollector{rt: rt})
+	rt.table.Store(&Table{})
+	return rt
+}
+
+// Table is the routing table serving now.
+func (rt *Runtime) Table() *Table { return rt.table.Load() }
+
+// Apply compiles cfg and makes it the live table: new listeners open,
+// removed ones close (their connections finish what they are doing), and
+// servers that remain keep their health and idle connections. On error the
+// previous table keeps serving untouched.
+func (rt *Runtime) Apply(cfg *config.Config) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return errors.New("runtime is shut down")
+	}
+	err := rt.apply(cfg)
+	if err != nil {
+		rt.metrics.reloads.WithLabelValues("failure").Inc()
+		rt.log.Error("configuration rejected, previous table keeps serving", "error", err)
+		return err
+	}
+	rt.metrics.reloads.WithLabelValues("success").Inc()
+	return nil
+}
+
+func (rt *Runtime) apply(cfg *config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	// Open what is new before compiling, so a port that cannot be bound
+	// rejects the whole change.
+	wanted := map[string]bool{}
+	var opened []*listener
+	for _, f := range cfg.Frontends {
+		for _, b := range f.Binds {
+			key := bindKey(b)
+			wanted[key] = true
+			if _, ok := rt.listeners[key]; ok {
+				continue
+			}
+			ln, err := rt.opts.Listen(key)
+			if err != nil {
+				for _, l := range opened {
+					_ = l.ln.Close()
+				}
+				return fmt.Errorf("frontend %q: bind %s: %w", f.Name, key, err)
+			}
+			slot, ok := rt.slots[key]
+			if !ok {
+				slot = len(rt.slots)
+				rt.slots[key] = slot
+			}
+			opened = append(opened, &listener{key: key, slot: slot, ln: ln, done: make(chan struct{})})
+		}
+	}
+	old := rt.table.Load()
+	t, err := compile(cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))
+	if err != nil {
+		for _, l := range opened {
+			_ = l.ln.Close()
+		}
+		rt.registry.Sweep(old.pools())
+		return err
+	}
+	rt.gen++
+	t.gen = rt.gen
+	rt.maxConn.Store(int64(cfg.Global.MaxConn))
+	rt.table.Store(t)
+	rt.metrics.generation.Set(float64(t.gen))
+	for _, l := range opened {
+		rt.listeners[l.key] = l
+		go rt.acceptLoop(l)
+		rt.log.Info("listening", "address", l.key)
+	}
+	for key, l := range rt.listeners {
+		if !wanted[key] {
+			_ = l.ln.Close()
+			<-l.done
+			delete(rt.listeners, key)
+			rt.log.Info("listener closed", "address", key)
+		}
+	}
+	rt.registry.Sweep(t.pools())
+	rt.log.Info("routing table live", "generation", t.gen, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
+	return nil
+}
+
+func (t *Table) pools() []*backend.Pool {
+	ps := make([]*backend.Pool, 0, len(t.backends))
+	for _, b := range t.backends {
+		ps = append(ps, b.pool)
+	}
+	return ps
+}
+
+// Addrs returns the bound address of every listener (useful with port 0).
+func (rt *Runtime) Addrs() map[string]net.Addr {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make(map[string]net.Addr, len(rt.listeners))
+	for k, l := range rt.listeners {
+		out[k] = l.ln.Addr()
+	}
+	return out
+}
+
+func (rt *Runtime) acceptLoop(l *listener) {
+	defer close(l.done)
+	var backoff time.Duration
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, as every server does.
+			backoff = min(max(backoff*2, 5*time.Millisecond), time.Second)
+			rt.log.Warn("accept failed", "address", l.key, "error", err)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if limit := rt.maxConn.Load(); limit > 0 {
+			for rt.curConn.Load() >= limit {
+				// Stop accepting while at global maxconn; clients wait in the
+				// kernel's backlog, as with HAProxy.
+				time.Sleep(time.Millisecond)
+				if rt.draining.Load() {
+					break
+				}
+			}
+		}
+		rt.connWG.Add(1)
+		rt.curConn.Add(1)
+		go rt.serveConn(conn, l.slot)
+	}
+}
+
+func (rt *Runtime) track(conn net.Conn) *connState {
+	st := &connState{}
+	rt.connsMu.Lock()
+	rt.conns[conn] = st
+	rt.connsMu.Unlock()
+	return st
+}
+
+func (rt *Runtime) untrack(conn net.Conn) {
+	rt.connsMu.Lock()
+	delete(rt.conns, conn)
+	rt.connsMu.Unlock()
+}
+
+func (rt *Runtime) serveConn(conn net.Conn, slot int) {
+	defer rt.connWG.Done()
+	defer rt.curConn.Add(-1)
+	defer conn.Close()
+	t := rt.table.Load()
+	fe := t.frontends[slot]
+	if fe == nil {
+		return
+	}
+	st := rt.track(conn)
+	defer rt.untrack(conn)
+	fe.metrics.conns.Inc()
+	fe.metrics.curConns.Inc()
+	defer fe.metrics.curConns.Dec()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if fe.mode == config.ModeTCP {
+		st.busy.Store(true)
+		rt.serveTCP(conn, fe, nil)
+		return
+	}
+	br := getReader(conn, clientBufSize)
+	c := getHTTPConn(rt, conn, slot, br, st)
+	c.serve()
+	putHTTPConn(c)
+	putReader(br)
+}
+
+// Shutdown stops accepting, lets requests in flight finish, closes idle
+// keep-alive connections, and waits until every connection is gone or ctx
+// ends (then the rest are closed).
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	rt.mu.Lock()
+	rt.closed = true
+	rt.draining.Store(true)
+	for key, l := range rt.listeners {
+		_ = l.ln.Close()
+		<-l.done
+		delete(rt.listeners, key)
+	}
+	rt.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { rt.connWG.Wait(); close(done) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rt.wakeIdle()
+		select {
+		case <-done:
+			rt.registry.Close()
+			rt.accessLog.close()
+			return nil
+		case <-ctx.Done():
+			rt.connsMu.Lock()
+			for c := range rt.conns {
+				_ = c.Close()
+			}
+			rt.connsMu.Unlock()
+			<-done
+			rt.registry.Close()
+			rt.accessLog.close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// wakeIdle interrupts connections waiting for their next request, so they
+// notice the drain and close.
+func (rt *Runtime) wakeIdle() {
+	rt.connsMu.Lock()
+	defer rt.connsMu.Unlock()
+	for c, st := range rt.conns {
+		if !st.busy.Load() {
+			_ = c.SetReadDeadline(time.Now())
+		}
+	}
+}
+
+func (rt *Runtime) onTransition(tr backend.Transition) {
+	state := "down"
+	if tr.Up {
+		state = "up"
+	}
+	s := tr.Server
+	rt.metrics.srvTrans.WithLabelValues(s.Backend, s.Name, state).Inc()
+	rt.log.Warn("server "+state, "backend", s.Backend, "server", s.Name, "cause", tr.Cause.String(),
+		"reason", tr.Reason, "detail", tr.Detail, "check_duration", tr.Duration)
+}
+
+var httpConnPool sync.Pool
+
+func getHTTPConn(rt *Runtime, conn net.Conn, slot int, br *bufio.Reader, st *connState) *httpConn {
+	c, _ := httpConnPool.Get().(*httpConn)
+	if c == nil {
+		c = &httpConn{out: make([]byte, 0, 4096)}
+	}
+	c.init(rt, conn, slot, br, st)
+	return c
+}
+
+func putHTTPConn(c *httpConn) {
+	c.conn = nil
+	c.br = nil
+	c.rt = nil
+	c.st = nil
+	httpConnPool.Put(c)
+}

@@ -1,0 +1,221 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/dataplane/backend"
+)
+
+// Table is one immutable generation of the routing configuration. The
+// runtime swaps whole tables with one atomic store; a request keeps the table
+// it started with until it ends.
+type Table struct {
+	gen uint64
+	cfg *config.Config
+	// frontends is indexed by listener slot; a slot with no frontend in this
+	// generation belongs to a listener being drained.
+	frontends []*frontend
+	backends  map[string]*backendRoute
+}
+
+// Generation is the table's sequence number, 1 for the first.
+func (t *Table) Generation() uint64 { return t.gen }
+
+// Config is the configuration the table was compiled from.
+func (t *Table) Config() *config.Config { return t.cfg }
+
+// Effective timeouts when a config leaves one unset (see README).
+const (
+	defaultTimeoutConnect     = 5 * time.Second
+	defaultTimeoutClient      = 60 * time.Second
+	defaultTimeoutServer      = 60 * time.Second
+	defaultTimeoutHTTPRequest = 10 * time.Second
+)
+
+type timeouts struct {
+	connect, client, server, httpRequest, keepAlive, queue, tunnel time.Duration
+}
+
+func resolveTimeouts(fe, be config.Timeouts) timeouts {
+	pick := func(v, def time.Duration) time.Duration {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	t := timeouts{
+		connect:     pick(be.Connect, defaultTimeoutConnect),
+		client:      pick(fe.Client, defaultTimeoutClient),
+		server:      pick(be.Server, defaultTimeoutServer),
+		httpRequest: pick(fe.HTTPRequest, defaultTimeoutHTTPRequest),
+	}
+	// As in HAProxy: keep-alive falls back to http-request, queue to connect,
+	// tunnel to the larger of client and server.
+	t.keepAlive = pick(fe.HTTPKeepAlive, t.httpRequest)
+	t.queue = pick(be.Queue, t.connect)
+	t.tunnel = be.Tunnel
+	if t.tunnel == 0 {
+		t.tunnel = fe.Tunnel
+	}
+	if t.tunnel == 0 {
+		t.tunnel = max(t.client, t.server)
+	}
+	return t
+}
+
+// frontend is a compiled config.Frontend.
+type frontend struct {
+	name       string
+	mode       config.Mode
+	timeouts   timeouts // client side; server side comes from the backend
+	raw        config.Timeouts
+	forwardFor bool
+	acls       *aclScope
+	reqRules   []reqRule
+	respRules  []respRule
+	switching  []switchRule
+	defaultBE  *backendRoute
+	metrics    *frontendMetrics
+}
+
+type switchRule struct {
+	cond *cond
+	be   *backendRoute
+}
+
+// backendRoute is a compiled config.Backend.
+type backendRoute struct {
+	name        string
+	mode        config.Mode
+	pool        *backend.Pool
+	balance     config.Balance
+	balanceArg  []byte
+	cookie      *cookieRule
+	timeouts    config.Timeouts
+	retries     int
+	redispatch  bool
+	serverClose bool
+	forwardFor  bool
+	reqRules    []reqRule
+	respRules   []respRule
+	metrics     *backendMetrics
+	srvMetrics  map[*backend.Server]*serverMetrics
+}
+
+// compile builds a Table from a validated config. slots maps bind addresses
+// to listener slots; nslots is the length of the frontend index.
+func compile(cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, error) {
+	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots), backends: map[string]*backendRoute{}}
+	var errs []error
+	for _, b := range cfg.Backends {
+		br, err := compileBackend(b, reg, m)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("backend %q: %w", b.Name, err))
+			continue
+		}
+		t.backends[b.Name] = br
+	}
+	for _, f := range cfg.Frontends {
+		fe, err := compileFrontend(f, t.backends, m)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("frontend %q: %w", f.Name, err))
+			continue
+		}
+		for _, b := range f.Binds {
+			slot, ok := slots[bindKey(b)]
+			if !ok {
+				return nil, fmt.Errorf("BUG: no listener slot for %s", b.Addr())
+			}
+			t.frontends[slot] = fe
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return t, nil
+}
+
+func bindKey(b config.Bind) string { return b.Addr() }
+
+func compileFrontend(f *config.Frontend, backends map[string]*backendRoute, m *Metrics) (*frontend, error) {
+	scope, err := newACLScope(f.ACLs, nil)
+	if err != nil {
+		return nil, err
+	}
+	fe := &frontend{
+		name:       f.Name,
+		mode:       f.Mode,
+		timeouts:   resolveTimeouts(f.Timeouts, config.Timeouts{}),
+		raw:        f.Timeouts,
+		forwardFor: f.Options.ForwardFor,
+		acls:       scope,
+		metrics:    m.frontend(f.Name),
+	}
+	if fe.reqRules, err = compileReqRules(f.HTTPRequest, scope); err != nil {
+		return nil, err
+	}
+	if fe.respRules, err = compileRespRules(f.HTTPResponse, scope); err != nil {
+		return nil, err
+	}
+	for _, ub := range f.UseBackends {
+		be, ok := backends[ub.Backend]
+		if !ok {
+			return nil, fmt.Errorf("use_backend: no backend %q", ub.Backend)
+		}
+		c, err := scope.compileCond(ub.Cond)
+		if err != nil {
+			return nil, fmt.Errorf("use_backend %s: %w", ub.Backend, err)
+		}
+		fe.switching = append(fe.switching, switchRule{cond: c, be: be})
+	}
+	if f.DefaultBackend != "" {
+		be, ok := backends[f.DefaultBackend]
+		if !ok {
+			return nil, fmt.Errorf("default_backend: no backend %q", f.DefaultBackend)
+		}
+		fe.defaultBE = be
+	}
+	return fe, nil
+}
+
+func compileBackend(b *config.Backend, reg *backend.Registry, m *Metrics) (*backendRoute, error) {
+	pool, err := reg.Build(b)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := newACLScope(b.ACLs, nil)
+	if err != nil {
+		return nil, err
+	}
+	br := &backendRoute{
+		name:        b.Name,
+		mode:        b.Mode,
+		pool:        pool,
+		balance:     b.Balance,
+		balanceArg:  []byte(strings.ToLower(b.Balance.Param)),
+		timeouts:    b.Timeouts,
+		retries:     b.Retries,
+		redispatch:  b.Options.Redispatch,
+		serverClose: b.Options.HTTPServerClose,
+		forwardFor:  b.Options.ForwardFor,
+		metrics:     m.backend(b.Name),
+		srvMetrics:  map[*backend.Server]*serverMetrics{},
+	}
+	if b.Cookie != nil {
+		br.cookie = newCookieRule(b.Cookie)
+	}
+	for _, s := range pool.Servers() {
+		br.srvMetrics[s] = m.server(b.Name, s.Name)
+	}
+	if br.reqRules, err = compileReqRules(b.HTTPRequest, scope); err != nil {
+		return nil, err
+	}
+	if br.respRules, err = compileRespRules(b.HTTPResponse, scope); err != nil {
+		return nil, err
+	}
+	return br, nil
+}

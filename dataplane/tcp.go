@@ -1,0 +1,178 @@
+package dataplane
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/dataplane/backend"
+)
+
+// serveTCP runs one client connection in mode tcp: pick a server, connect,
+// and relay bytes both ways until both sides have finished.
+func (rt *Runtime) serveTCP(conn net.Conn, fe *frontend, br *bufio.Reader) {
+	start := time.Now()
+	be := fe.defaultBE
+	var entry logEntry
+	entry.start = start
+	if be == nil {
+		entry.term = "PC"
+		rt.logTCP(conn, fe, nil, nil, &entry)
+		return
+	}
+	tm := resolveTimeouts(config.Timeouts{}, be.timeouts)
+	var key []byte
+	if be.balance.Algorithm == config.BalanceSource {
+		key = addrKey(conn.RemoteAddr())
+	}
+	srv := be.pool.Pick(key, nil)
+	var up net.Conn
+	var err error
+	for attempt := 0; srv != nil; attempt++ {
+		var s *backend.Server
+		s, err = be.pool.Acquire(context.Background(), srv)
+		if err != nil {
+			entry.term = "sQ"
+			rt.logTCP(conn, fe, be, srv, &entry)
+			return
+		}
+		srv = s
+		tc := time.Now()
+		up, err = net.DialTimeout("tcp", srv.Addr, tm.connect)
+		entry.tConnect = time.Since(tc)
+		if err == nil {
+			srv.ReportSuccess()
+			break
+		}
+		srv.ReportConnectFailure(err)
+		srv.Release()
+		if attempt >= be.retries {
+			srv = nil
+			break
+		}
+		if be.redispatch {
+			if next := be.pool.Pick(key, srv); next != nil {
+				srv = next
+			}
+		}
+	}
+	if up == nil {
+		entry.term = "SC"
+		rt.logTCP(conn, fe, be, srv, &entry)
+		return
+	}
+	defer srv.Release()
+	// Idle limits in mode tcp are timeout client / server, as in HAProxy;
+	// a tunnel timeout overrides both.
+	idle := be.timeouts.Tunnel
+	if idle == 0 {
+		idle = max(fe.raw.Client, be.timeouts.Server)
+	}
+	in, out := tunnel(conn, br, up, nil, idle)
+	_ = up.Close()
+	entry.bytesIn, entry.bytesOut = in, out
+	entry.term = "--"
+	fe.metrics.bytesIn.Add(float64(in))
+	fe.metrics.bytesOut.Add(float64(out))
+	be.metrics.bytesOut.Add(float64(in))
+	be.metrics.bytesIn.Add(float64(out))
+	rt.logTCP(conn, fe, be, srv, &entry)
+}
+
+// tunnel relays bytes between a client and a server in both directions
+// until both have closed their sending side, forwarding each half-close.
+// Bytes already buffered on either side are sent first. With idle == 0 the
+// copy runs on the kernel's splice path (io.Copy between TCP connections)
+// and has no inactivity limit; otherwise each side is closed after idle
+// without traffic in its direction.
+func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out = pipe(client, server, sbr, idle)
+	}()
+	in = pipe(server, client, cbr, idle)
+	wg.Wait()
+	return in, out
+}
+
+// pipe copies src to dst (after what br holds), then half-closes dst.
+func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration) int64 {
+	var n int64
+	if br != nil && br.Buffered() > 0 {
+		buf, _ := br.Peek(br.Buffered())
+		m, err := dst.Write(buf)
+		n += int64(m)
+		br.Discard(m)
+		if err != nil {
+			closeBoth(dst, src)
+			return n
+		}
+	}
+	var err error
+	var m int64
+	if idle <= 0 {
+		m, err = io.Copy(dst, src)
+	} else {
+		m, err = copyIdle(dst, src, idle)
+	}
+	n += m
+	if err != nil {
+		closeBoth(dst, src)
+		return n
+	}
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	} else {
+		_ = dst.Close()
+	}
+	return n
+}
+
+func closeBoth(a, b net.Conn) {
+	_ = a.Close()
+	_ = b.Close()
+}
+
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyIdle copies until EOF, failing when src stays silent for idle.
+func copyIdle(dst, src net.Conn, idle time.Duration) (int64, error) {
+	bp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		_ = src.SetReadDeadline(time.Now().Add(idle))
+		r, err := src.Read(buf)
+		if r > 0 {
+			_ = dst.SetWriteDeadline(time.Now().Add(idle))
+			w, werr := dst.Write(buf[:r])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+func addrKey(a net.Addr) []byte {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		if v4 := ta.IP.To4(); v4 != nil {
+			return v4
+		}
+		return ta.IP
+	}
+	return nil
+}
