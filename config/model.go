@@ -202,6 +202,12 @@ type HTTPCheck struct {
 	Enabled bool   // option httpchk
 	Method  string // default OPTIONS
 	URI     string // default /
+	// Version is the HTTP version of the check request, "HTTP/1.0" or
+	// "HTTP/1.1"; "" means HTTP/1.0, HAProxy's default.
+	Version string
+	// Host is the Host header of the check request; "" sends none. It comes
+	// from HAProxy's `option httpchk GET / "HTTP/1.1\r\nHost: example.com"` idiom.
+	Host string
 	// ExpectStatus is the status a healthy server answers; 0 means any 2xx or 3xx.
 	ExpectStatus int
 }
