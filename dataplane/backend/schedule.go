@@ -113,20 +113,37 @@ type ring struct {
 	owner  []uint32 // owner[i] owns points[i]; index into Pool.primaries
 }
 
-// pointsPerWeight is how many ring points one weight unit gets when the ring
-// is small enough; it keeps servers within a few percent of their share.
-const pointsPerWeight = 160
+// Ring sizing: each server gets weight*ppw points, ppw the largest power of
+// two up to maxPointsPerWeight that keeps the ring within maxRing points.
+// Using the raw weights and a power of two keeps points stable: adding or
+// removing a server changes nobody else's points unless it crosses a power
+// of two, and then each server keeps the first half of its points.
+const (
+	maxPointsPerWeight = 1024
+	maxRing            = 1 << 16
+)
 
-// buildRing places each server's points by hashing "name#replica". Points
-// depend only on server names and weights, so that every process maps a key
-// to the same server and a server keeps its points across reloads.
+// buildRing places each server's points by hashing "name#k". Points depend
+// only on server names and weights, so that every process maps a key to the
+// same server and a server keeps its points across reloads.
 func buildRing(names []string, weights []int64) ring {
-	w := normalize(weights, maxSchedule/pointsPerWeight)
+	var sum int64
+	for _, w := range weights {
+		sum += w
+	}
+	ppw := int64(maxPointsPerWeight)
+	for ppw > 1 && sum*ppw > maxRing {
+		ppw /= 2
+	}
+	count := func(w int64) int64 { return w * ppw }
+	if sum > maxRing { // hundreds of heavy servers: scale down
+		count = func(w int64) int64 { return max(1, w*maxRing/sum) }
+	}
 	type point struct{ h, idx uint32 }
 	var pts []point
 	var buf []byte
 	for i, name := range names {
-		for k := int64(0); k < w[i]*pointsPerWeight; k++ {
+		for k := range count(weights[i]) {
 			buf = append(append(append(buf[:0], name...), '#'), strconv.FormatInt(k, 10)...)
 			pts = append(pts, point{h: hash32(buf), idx: uint32(i)})
 		}
