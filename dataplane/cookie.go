@@ -66,7 +66,9 @@ func newCookieRule(c *config.Cookie) *cookieRule {
 }
 
 // dated reports whether inserted cookies carry their dates (maxidle/maxlife).
-func (r *cookieRule) dated() bool { return r.mode == config.CookieInsert && (r.maxIdle > 0 || r.maxLife > 0) }
+func (r *cookieRule) dated() bool {
+	return r.mode == config.CookieInsert && (r.maxIdle > 0 || r.maxLife > 0)
+}
 
 // persistence is what the request's cookie said, carried to the response.
 type persistence struct {

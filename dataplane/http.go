@@ -38,8 +38,8 @@ type httpConn struct {
 	resp h1.Response
 	rv   request
 
-	src    netip.Addr
-	srcKey []byte // src as 4 or 16 bytes, the `balance source` key
+	src     netip.Addr
+	srcKey  []byte // src as 4 or 16 bytes, the `balance source` key
 	srcStr  []byte // src as text, for X-Forwarded-For and logs
 	srcPort uint16
 	st      *connState
@@ -178,10 +178,29 @@ func (c *httpConn) handle(t *Table, fe *frontend) bool {
 		c.log.setRequest(req)
 	}
 	fe.metrics.bytesIn.Add(float64(req.HeadLen))
+	for {
+		keep, moved := c.route(t, fe)
+		if !moved {
+			return keep
+		}
+		// The table was swapped while this request was being routed and
+		// its servers were retired: route it again on the new table.
+		t = c.rt.table.Load()
+		next := t.frontends[c.slot]
+		if next == nil || next.mode != config.ModeHTTP {
+			return c.localReply(fe, nil, reply503, "PR")
+		}
+		fe = next
+	}
+}
 
+// route applies the frontend's rules, chooses the backend and forwards.
+// moved reports that no server was found in a table that is no longer the
+// live one.
+func (c *httpConn) route(t *Table, fe *frontend) (keep, moved bool) {
 	c.edits = c.edits[:0]
 	if r := c.applyReqRules(fe.reqRules); r != nil {
-		return c.ruleReply(fe, nil, r)
+		return c.ruleReply(fe, nil, r), false
 	}
 	be := fe.defaultBE
 	for i := range fe.switching {
@@ -192,12 +211,12 @@ func (c *httpConn) handle(t *Table, fe *frontend) bool {
 	}
 	if be == nil {
 		// No use_backend matched and there is no default_backend: HAProxy answers 503.
-		return c.localReply(fe, nil, reply503, "PR")
+		return c.localReply(fe, nil, reply503, "PR"), false
 	}
 	if r := c.applyReqRules(be.reqRules); r != nil {
-		return c.ruleReply(fe, be, r)
+		return c.ruleReply(fe, be, r), false
 	}
-	return c.forward(fe, be)
+	return c.forward(t, fe, be)
 }
 
 // applyReqRules evaluates http-request rules in order. Header edits are
@@ -386,7 +405,7 @@ func (c *httpConn) parkShared(u *upstream) {
 }
 
 // forward sends the request to a server of be and relays the response.
-func (c *httpConn) forward(fe *frontend, be *backendRoute) bool {
+func (c *httpConn) forward(t *Table, fe *frontend, be *backendRoute) (keep, moved bool) {
 	req := &c.req
 	now := time.Now()
 	tm := resolveTimeouts(config.Timeouts{}, be.timeouts)
@@ -396,11 +415,14 @@ func (c *httpConn) forward(fe *frontend, be *backendRoute) bool {
 	}
 	srv := c.pick(be, &p, nil)
 	if srv == nil {
-		return c.localReply(fe, be, reply503, "SC")
+		if c.rt.table.Load() != t {
+			return false, true
+		}
+		return c.localReply(fe, be, reply503, "SC"), false
 	}
 	srv, err := c.acquire(be, srv, &p)
 	if err != nil {
-		return c.localReply(fe, be, reply503, "sQ")
+		return c.localReply(fe, be, reply503, "sQ"), false
 	}
 	c.log.tQueue = time.Since(now)
 	defer srv.Release()
@@ -437,9 +459,9 @@ func (c *httpConn) forward(fe *frontend, be *backendRoute) bool {
 			}
 			c.log.server = srv.Name
 			if isTimeout(err) {
-				return c.localReply(fe, be, reply503, "sC")
+				return c.localReply(fe, be, reply503, "sC"), false
 			}
-			return c.localReply(fe, be, reply503, "SC")
+			return c.localReply(fe, be, reply503, "SC"), false
 		}
 		c.log.tConnect = time.Since(tc)
 		sent, err := c.sendRequest(u, fe, be, srv, tm)
@@ -452,6 +474,13 @@ func (c *httpConn) forward(fe *frontend, be *backendRoute) bool {
 		}
 		_ = u.Close()
 		u = nil
+		var he *h1.Error
+		if errors.As(err, &he) && he.Status < 500 {
+			// The client's body is malformed (a bad chunk): it never reached
+			// the server as a valid request.
+			c.log.server = srv.Name
+			return c.localReply(fe, be, replyFor(he.Status), "CD"), false
+		}
 		if reused && replayable && !sent {
 			// The server closed an idle connection under us; try a fresh one.
 			continue
@@ -461,12 +490,12 @@ func (c *httpConn) forward(fe *frontend, be *backendRoute) bool {
 		}
 		c.log.server = srv.Name
 		if isTimeout(err) {
-			return c.localReply(fe, be, reply504, "sH")
+			return c.localReply(fe, be, reply504, "sH"), false
 		}
-		return c.localReply(fe, be, reply502, "SH")
+		return c.localReply(fe, be, reply502, "SH"), false
 	}
 	c.log.server = srv.Name
-	return c.relayResponse(fe, be, srv, u, &p, tm)
+	return c.relayResponse(fe, be, srv, u, &p, tm), false
 }
 
 var errNoResponse = errors.New("server closed the connection without responding")

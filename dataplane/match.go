@@ -39,9 +39,9 @@ type condTerm struct {
 // request is what matching needs to know about a request; it lives inside the
 // per-connection state and is reset, not reallocated, for every request.
 type request struct {
-	h    *h1.Request
-	src  netip.Addr
-	host []byte // lowercased host without port, filled on first use
+	h        *h1.Request
+	src      netip.Addr
+	host     []byte // lowercased host without port, filled on first use
 	hostDone bool
 	hostBuf  [256]byte
 }

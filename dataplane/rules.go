@@ -145,6 +145,7 @@ var (
 	reply502 = errorReply(502, "The server returned an invalid or incomplete response.")
 	reply503 = errorReply(503, "No server is available to handle this request.")
 	reply504 = errorReply(504, "The server didn't respond in time.")
+	reply505 = errorReply(505, "Only HTTP/1.0 and HTTP/1.1 are supported.")
 )
 
 // replyFor maps a status to the proxy's error page.
@@ -168,6 +169,8 @@ func replyFor(status int) *reply {
 		return reply503
 	case 504:
 		return reply504
+	case 505:
+		return reply505
 	}
 	return reply500
 }
@@ -233,6 +236,8 @@ func statusText(code int) string {
 		return "Service Unavailable"
 	case 504:
 		return "Gateway Timeout"
+	case 505:
+		return "HTTP Version Not Supported"
 	}
 	return "Status"
 }

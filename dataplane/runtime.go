@@ -264,7 +264,7 @@ func (rt *Runtime) serveConn(conn net.Conn, slot int) {
 	}
 	if fe.mode == config.ModeTCP {
 		st.busy.Store(true)
-		rt.serveTCP(conn, fe, nil)
+		rt.serveTCP(conn, slot, t, nil)
 		return
 	}
 	br := getReader(conn, clientBufSize)

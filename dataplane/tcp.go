@@ -14,8 +14,9 @@ import (
 
 // serveTCP runs one client connection in mode tcp: pick a server, connect,
 // and relay bytes both ways until both sides have finished.
-func (rt *Runtime) serveTCP(conn net.Conn, fe *frontend, br *bufio.Reader) {
+func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader) {
 	start := time.Now()
+	fe := t.frontends[slot]
 	be := fe.defaultBE
 	var entry logEntry
 	entry.start = start
@@ -30,6 +31,16 @@ func (rt *Runtime) serveTCP(conn net.Conn, fe *frontend, br *bufio.Reader) {
 		key = addrKey(conn.RemoteAddr())
 	}
 	srv := be.pool.Pick(key, nil)
+	if srv == nil {
+		// The table may have been swapped and this backend's servers
+		// retired under us: use the live one.
+		if nt := rt.table.Load(); nt != t {
+			if nfe := nt.frontends[slot]; nfe != nil && nfe.mode == config.ModeTCP && nfe.defaultBE != nil {
+				fe, be = nfe, nfe.defaultBE
+				srv = be.pool.Pick(key, nil)
+			}
+		}
+	}
 	var up net.Conn
 	var err error
 	for attempt := 0; srv != nil; attempt++ {
