@@ -138,6 +138,11 @@ func parsePath(p networkingv1.HTTPIngressPath, regex bool) (pathMatch, error) {
 			if _, err := regexp.Compile(path); err != nil {
 				return pathMatch{}, fmt.Errorf("path %q is not a valid regular expression: %w", p.Path, err)
 			}
+			if path == "^/" {
+				// The catch-all of a regex Ingress is the catch-all of
+				// any other: it must take part in conflicts as one.
+				return pathMatch{kind: pathPrefix}, nil
+			}
 			return pathMatch{kind: pathRegex, value: path}, nil
 		}
 		if path == "" && pt == networkingv1.PathTypeImplementationSpecific {

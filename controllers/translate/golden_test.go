@@ -1,0 +1,194 @@
+package translate
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
+
+// goldenOptions are the flags every golden case runs with.
+var goldenOptions = Options{
+	HTTPAddr:             ":80",
+	TCPServicesConfigMap: types.NamespacedName{Namespace: "sluice", Name: "tcp-services"},
+}
+
+// loadManifests reads a multi-document YAML file of Kubernetes objects,
+// keeping the kinds the translation reads.
+func loadManifests(t *testing.T, path string) []runtime.Object {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []runtime.Object
+	d := yaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		var raw json.RawMessage
+		if err := d.Decode(&raw); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(raw) == 0 || string(raw) == "null" {
+			continue
+		}
+		var tm metav1.TypeMeta
+		if err := json.Unmarshal(raw, &tm); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var obj runtime.Object
+		switch tm.Kind {
+		case "Ingress":
+			obj = &networkingv1.Ingress{}
+		case "IngressClass":
+			obj = &networkingv1.IngressClass{}
+		case "Service":
+			obj = &corev1.Service{}
+		case "EndpointSlice":
+			obj = &discoveryv1.EndpointSlice{}
+		case "ConfigMap":
+			obj = &corev1.ConfigMap{}
+		default:
+			continue
+		}
+		if err := json.Unmarshal(raw, obj); err != nil {
+			t.Fatalf("%s: %s: %v", path, tm.Kind, err)
+		}
+		if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && tm.Kind != "IngressClass" {
+			m.SetNamespace("default")
+		}
+		out = append(out, obj)
+	}
+	return out
+}
+
+// TestGolden translates each testdata/*.yaml and compares the printed
+// config and events with testdata/*.golden (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			s := snap(loadManifests(t, file)...)
+			before := deepCopySnapshot(s)
+			res := Translate(s, goldenOptions)
+			checkValid(t, res.Config)
+			if !reflect.DeepEqual(s, before) {
+				t.Error("Translate modified its input")
+			}
+			got := dump(res.Config) + "# events\n" + eventLines(res.Events)
+
+			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs:\n%s", golden, diff(got, string(want)))
+			}
+
+			// The same input gives the same output, whatever the order
+			// in which Go walks the snapshot's maps.
+			for i := 0; i < 20; i++ {
+				again := Translate(s, goldenOptions)
+				if d := dump(again.Config) + "# events\n" + eventLines(again.Events); d != got {
+					t.Fatalf("run %d differs:\n%s", i, diff(d, got))
+				}
+				if !reflect.DeepEqual(again, res) {
+					t.Fatalf("run %d: results differ structurally", i)
+				}
+			}
+		})
+	}
+}
+
+func deepCopySnapshot(s *Snapshot) *Snapshot {
+	c := &Snapshot{
+		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
+		IngressClasses: map[string]*networkingv1.IngressClass{},
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+	}
+	for k, v := range s.Ingresses {
+		c.Ingresses[k] = v.DeepCopy()
+	}
+	for k, v := range s.IngressClasses {
+		c.IngressClasses[k] = v.DeepCopy()
+	}
+	for k, v := range s.Services {
+		c.Services[k] = v.DeepCopy()
+	}
+	for k, v := range s.EndpointSlices {
+		c.EndpointSlices[k] = v.DeepCopy()
+	}
+	for k, v := range s.ConfigMaps {
+		c.ConfigMaps[k] = v.DeepCopy()
+	}
+	return c
+}
+
+func TestEmptyAndPartialSnapshots(t *testing.T) {
+	for name, s := range map[string]*Snapshot{
+		"nil":        nil,
+		"empty":      {},
+		"nil values": {Ingresses: map[types.NamespacedName]*networkingv1.Ingress{{Name: "x"}: nil}, EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{{Name: "x"}: nil}},
+	} {
+		res := Translate(s, testOptions)
+		checkValid(t, res.Config)
+		if got := dump(res.Config); got != httpOnly+http404 {
+			t.Errorf("%s: got\n%s", name, got)
+		}
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		o  Options
+		ok bool
+	}{
+		{Options{HTTPAddr: ":8080"}, true},
+		{Options{HTTPAddr: "*:80", TCPBindAddress: "::"}, true},
+		{Options{HTTPAddr: "[::1]:80", TCPBindAddress: "127.0.0.1"}, true},
+		{Options{HTTPAddr: ""}, false},
+		{Options{HTTPAddr: "8080"}, false},
+		{Options{HTTPAddr: ":0"}, false},
+		{Options{HTTPAddr: ":http"}, false},
+		{Options{HTTPAddr: "localhost:80"}, false},
+		{Options{HTTPAddr: ":80", TCPBindAddress: "all"}, false},
+	} {
+		if err := tc.o.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate() = %v", tc.o, err)
+		}
+	}
+	// An HTTP address with a host: the bind carries it.
+	res := Translate(nil, Options{HTTPAddr: "[::1]:8081"})
+	if b := res.Config.Frontends[0].Binds; len(b) != 1 || b[0].Addr() != "[::1]:8081" {
+		t.Errorf("binds = %+v", b)
+	}
+}
