@@ -95,6 +95,9 @@ func copyChunked(dst io.Writer, src *bufio.Reader, verbatim bool) (int64, error)
 			case atSize, atTrailer:
 				i := bytes.IndexByte(win[pos:], '\n')
 				if i < 0 {
+					if p.state == atSize && sizeOverflows(win[pos:]) {
+						return written, errChunkOverflow
+					}
 					need = len(win) - pos + 1
 					break
 				}
@@ -113,9 +116,11 @@ func copyChunked(dst io.Writer, src *bufio.Reader, verbatim bool) (int64, error)
 						p.state = atTrailer
 					}
 				} else {
-					if done, err = p.trailer(line); err != nil {
+					end, err := p.trailer(line)
+					if err != nil {
 						return written, err
 					}
+					done = end
 				}
 				pos += len(line)
 			case inData:
@@ -253,6 +258,23 @@ func parseChunkLine(line []byte) (int64, *Error) {
 		i = k
 	}
 	return size, nil
+}
+
+// sizeOverflows reports whether the start of an incomplete chunk-size line
+// already shows a size parseChunkLine will refuse, so that an endless size
+// is refused before it fills the buffer.
+func sizeOverflows(partial []byte) bool {
+	var size int64
+	for i, c := range partial {
+		if !isHex(c) {
+			return false
+		}
+		if i == 16 || size > maxChunkSize>>4 {
+			return true
+		}
+		size = size<<4 | hexVal(c)
+	}
+	return size > maxChunkSize
 }
 
 func skipOWS(s []byte, i int) int {

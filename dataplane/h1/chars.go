@@ -1,5 +1,7 @@
 package h1
 
+import "encoding/binary"
+
 // Byte classes, looked up in one table so each check is a load and a test.
 const (
 	clsToken  = 1 << iota // tchar (RFC 9110 §5.6.2)
@@ -83,6 +85,58 @@ func validValue(s []byte) bool {
 		}
 	}
 	return true
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// ctlIndex returns the index of the first byte of s that may not appear in
+// a field value (a control other than HTAB, or DEL), or -1. Field values
+// are most of a head, so it tests eight bytes at a time: a word without a
+// byte below 0x20 and without 0x7f is clean; only a word with one (a tab,
+// or the line's CR) is looked at bytewise.
+func ctlIndex(s []byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		y := x ^ (lsb * 0x7f)
+		if ((x-lsb*0x20)&^x|(y-lsb)&^y)&msb != 0 {
+			for j := i; j < i+8; j++ {
+				if class[s[j]]&clsValue == 0 {
+					return j
+				}
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if class[s[i]]&clsValue == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// targetEnd returns the index of the first byte of s that may not appear in
+// a request-target (anything but VCHAR, or '#'), or len(s); eight bytes at
+// a time, like ctlIndex.
+func targetEnd(s []byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		h := x ^ (lsb * '#')
+		// bytes below 0x21, bytes from 0x7f up, and '#'
+		if ((x-lsb*0x21)&^x|(x+lsb)|x|(h-lsb)&^h)&msb != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if class[s[i]]&clsTarget == 0 {
+			return i
+		}
+	}
+	return i
 }
 
 // EqualFold reports whether a and b are equal under ASCII case folding. It

@@ -1,7 +1,5 @@
 package h1
 
-import "bytes"
-
 // Header is one header field as received. Name and Value alias the parsed
 // buffer; Value has its surrounding whitespace removed.
 type Header struct{ Name, Value []byte }
@@ -12,7 +10,8 @@ const MaxHeaders = 100
 
 // scanField parses the field line starting at buf[pos]. It returns next ==
 // -1 when the line is incomplete, and name == nil with next >= 0 when the
-// line is the empty line that ends the head.
+// line is the empty line that ends the head. A defect in an incomplete line
+// is reported at once.
 func scanField(buf []byte, pos int, e *fieldErrors, first bool) (name, value []byte, next int, err error) {
 	if pos >= len(buf) {
 		return nil, nil, -1, nil
@@ -34,28 +33,39 @@ func scanField(buf []byte, pos int, e *fieldErrors, first bool) (name, value []b
 		}
 		return nil, nil, 0, e.obsFold
 	}
-	end := bytes.IndexByte(buf[pos:], '\n')
-	if end < 0 {
-		return nil, nil, -1, nil
-	}
-	line := buf[pos : pos+end]
-	next = pos + end + 1
-	if line[len(line)-1] != '\r' {
-		return nil, nil, 0, e.bareLF
-	}
-	line = line[:len(line)-1]
-	i := 0
-	for i < len(line) && isToken(line[i]) {
+	i := pos
+	for i < len(buf) && isToken(buf[i]) {
 		i++
 	}
-	if i == 0 || i == len(line) || line[i] != ':' {
+	switch {
+	case i == len(buf):
+		return nil, nil, -1, nil
+	case buf[i] == '\n':
+		return nil, nil, 0, e.bareLF
+	case buf[i] != ':' || i == pos:
 		return nil, nil, 0, e.name
 	}
-	value = trimOWS(line[i+1:])
-	if !validValue(value) {
+	// The first byte that cannot be part of the value must be the CR of
+	// the line's CRLF: finding it both ends the line and checks the value.
+	v := buf[i+1:]
+	k := ctlIndex(v)
+	if k < 0 {
+		return nil, nil, -1, nil
+	}
+	switch v[k] {
+	case '\r':
+		if k+1 == len(v) {
+			return nil, nil, -1, nil
+		}
+		if v[k+1] != '\n' {
+			return nil, nil, 0, e.value
+		}
+	case '\n':
+		return nil, nil, 0, e.bareLF
+	default:
 		return nil, nil, 0, e.value
 	}
-	return line[:i], value, next, nil
+	return buf[pos:i], trimOWS(v[:k]), i + 1 + k + 2, nil
 }
 
 // framing accumulates the fields that decide how a message is delimited and

@@ -44,7 +44,7 @@ func ConnectionListed(hdrs []Header, name []byte) bool {
 		for list, more := hdrs[i].Value, true; more; {
 			var tok []byte
 			tok, list, more = nextElement(list)
-			if equalFoldBytes(tok, name) {
+			if len(tok) > 0 && equalFoldBytes(tok, name) {
 				return true
 			}
 		}

@@ -194,10 +194,7 @@ func (r *Request) parseRequestLine(line []byte) error {
 		return errMethod
 	}
 	r.Method = line[:i]
-	j := i + 1
-	for j < len(line) && class[line[j]]&clsTarget != 0 {
-		j++
-	}
+	j := i + 1 + targetEnd(line[i+1:])
 	if j == i+1 || j == len(line) {
 		return errRequestLine
 	}
