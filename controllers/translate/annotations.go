@@ -92,7 +92,7 @@ var annotations = []annotation{
 		s.backend.cookie.secure = b
 		return nil
 	}},
-	{name: "load-balance", typ: "roundrobin|leastconn|source|random|uri|hdr(NAME)", def: "roundrobin", parse: func(v string, s *ingressSettings) error {
+	{name: "load-balance", typ: "roundrobin|leastconn|source|random|uri|hdr(NAME) (any HAProxy algorithm sluice implements)", def: "roundrobin", parse: func(v string, s *ingressSettings) error {
 		b, err := parseBalance(v)
 		if err != nil {
 			return err
@@ -264,30 +264,14 @@ func validToken(v string) error {
 	return nil
 }
 
-// parseBalance reads the load-balance annotation: the HAProxy algorithms
-// that make sense for an Ingress.
+// parseBalance reads the load-balance annotation: an HAProxy balance line
+// without its keyword, such as "leastconn" or "hdr(X-User)".
 func parseBalance(v string) (config.Balance, error) {
-	switch v {
-	case "roundrobin":
-		return config.Balance{Algorithm: config.BalanceRoundRobin}, nil
-	case "leastconn":
-		return config.Balance{Algorithm: config.BalanceLeastConn}, nil
-	case "source":
-		return config.Balance{Algorithm: config.BalanceSource}, nil
-	case "random":
-		return config.Balance{Algorithm: config.BalanceRandom}, nil
-	case "uri":
-		return config.Balance{Algorithm: config.BalanceURI}, nil
+	b, err := config.ParseBalance(strings.Fields(v))
+	if err != nil {
+		return config.Balance{}, fmt.Errorf("%q: %w", v, err)
 	}
-	if name, ok := strings.CutPrefix(v, "hdr("); ok {
-		if name, ok = strings.CutSuffix(name, ")"); ok {
-			if err := validToken(name); err != nil {
-				return config.Balance{}, fmt.Errorf("hdr(): %w", err)
-			}
-			return config.Balance{Algorithm: config.BalanceHdr, Param: name}, nil
-		}
-	}
-	return config.Balance{}, fmt.Errorf("%q is not roundrobin, leastconn, source, random, uri or hdr(NAME)", v)
+	return b, nil
 }
 
 // maxTimeout is HAProxy's limit on timeouts (2^31-1 ms, about 24.8 days).
@@ -297,36 +281,14 @@ const maxTimeout = (1<<31 - 1) * time.Millisecond
 // ingress-nginx's proxy-*-timeout; with a unit it is an HAProxy duration
 // (us, ms, s, m, h, d), so "5" and "5s" mean the same.
 func parseTimeout(v string) (time.Duration, error) {
-	d, err := parseDuration(v)
-	if n, nerr := strconv.ParseUint(v, 10, 32); nerr == nil {
-		d, err = time.Duration(n)*time.Second, nil
-	}
-	if err != nil {
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if d, err = config.ParseDuration(v); err != nil {
 		return 0, err
 	}
 	if d <= 0 || d > maxTimeout {
 		return 0, fmt.Errorf("%q is not between 1ms and %v", v, maxTimeout)
 	}
 	return d, nil
-}
-
-// parseDuration reads an HAProxy duration with an explicit unit.
-func parseDuration(v string) (time.Duration, error) {
-	i := 0
-	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
-		i++
-	}
-	units := map[string]time.Duration{
-		"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
-		"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour,
-	}
-	unit, ok := units[v[i:]]
-	if i == 0 || !ok {
-		return 0, fmt.Errorf("%q is not a number of seconds or a duration such as 500ms or 5s", v)
-	}
-	n, err := strconv.ParseUint(v[:i], 10, 32)
-	if err != nil || n > uint64(maxTimeout/unit) {
-		return 0, fmt.Errorf("%q is longer than %v", v, maxTimeout)
-	}
-	return time.Duration(n) * unit, nil
 }

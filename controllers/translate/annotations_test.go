@@ -168,16 +168,23 @@ func TestAnnotations(t *testing.T) {
 		{name: "random", anns: []string{"sluice.dev/load-balance", "random"}, backend: "  balance random\n" + servers},
 		{name: "uri", anns: []string{"sluice.dev/load-balance", "uri"}, backend: "  balance uri\n" + servers},
 		{name: "hdr", anns: []string{"sluice.dev/load-balance", "hdr(X-User)"}, backend: "  balance hdr(X-User)\n" + servers},
+		{name: "url_param", anns: []string{"sluice.dev/load-balance", "url_param user"}, backend: "  balance url_param(user)\n" + servers},
+		{
+			name: "hash is not implemented", anns: []string{"sluice.dev/load-balance", "hash"}, backend: servers,
+			events: `
+				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/load-balance: "hash": algorithm "hash" is not supported by sluice; using the default (roundrobin)
+				`,
+		},
 		{
 			name: "invalid balance", anns: []string{"sluice.dev/load-balance", "round_robin"}, backend: servers,
 			events: `
-				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/load-balance: "round_robin" is not roundrobin, leastconn, source, random, uri or hdr(NAME); using the default (roundrobin)
+				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/load-balance: "round_robin": unknown algorithm "round_robin"; using the default (roundrobin)
 				`,
 		},
 		{
 			name: "invalid hdr", anns: []string{"sluice.dev/load-balance", "hdr(X User)"}, backend: servers,
 			events: `
-				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/load-balance: hdr(): "X User" contains " ", which a name cannot hold; using the default (roundrobin)
+				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/load-balance: "hdr(X User)": unknown algorithm "hdr(X"; using the default (roundrobin)
 				`,
 		},
 
@@ -198,7 +205,7 @@ func TestAnnotations(t *testing.T) {
 			backend: servers,
 			events: `
 				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/proxy-connect-timeout: "0" is not between 1ms and 596h31m23.647s; using the default (the dataplane's)
-				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/proxy-read-timeout: "5.5" is not a number of seconds or a duration such as 500ms or 5s; using the default (the dataplane's)
+				Ingress default/web Warning InvalidAnnotation: annotation sluice.dev/proxy-read-timeout: invalid time unit ".5" in "5.5": want us, ms, s, m, h or d; using the default (the dataplane's)
 				`,
 		},
 

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -169,15 +168,7 @@ func ready(ep discoveryv1.Endpoint) bool {
 // endpoint, and the dataplane state attached to it, survive every update
 // that does not replace the endpoint itself.
 func newServer(host string, port int) config.Server {
-	return config.Server{
-		Name:   serverName(host, port),
-		Host:   host,
-		Port:   port,
-		Weight: 1,
-		Inter:  2 * time.Second,
-		Rise:   2,
-		Fall:   3,
-	}
+	return config.NewServer(serverName(host, port), host, port)
 }
 
 // serverName is host:port, without the brackets of an IPv6 address so the

@@ -602,6 +602,8 @@ func balanceName(a config.BalanceAlgorithm) string {
 		return "hdr"
 	case config.BalanceRandom:
 		return "random"
+	case config.BalanceURLParam:
+		return "url_param"
 	}
 	return fmt.Sprintf("balance%d", a)
 }
