@@ -31,6 +31,7 @@ unit:
 
 race:
 	$(GO) test -race -count=1 ./dataplane/...
+	SLUICE_E2E_RACE=1 $(GO) test -count=1 ./test/e2e/
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config

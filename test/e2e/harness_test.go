@@ -30,7 +30,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sluiceBin = filepath.Join(dir, "sluice")
-	build := exec.Command("go", "build", "-o", sluiceBin, "sluice.dev/sluice/cmd/sluice")
+	args := []string{"build", "-o", sluiceBin}
+	if os.Getenv("SLUICE_E2E_RACE") != "" {
+		// The race detector inside the proxy, under real traffic.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "sluice.dev/sluice/cmd/sluice")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building sluice:", err)
@@ -122,15 +127,17 @@ func startSluice(t testing.TB, cfg string, extra ...string) *proc {
 func (p *proc) stop() {
 	select {
 	case <-p.done:
-		return
 	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if out := p.out.String(); strings.Contains(out, "WARNING: DATA RACE") || strings.Contains(out, "panic:") {
+		p.t.Errorf("sluice reported a data race or a panic:\n%s", out)
 	}
 }
 
