@@ -126,8 +126,8 @@ func parsePath(p networkingv1.HTTPIngressPath, regex bool) (pathMatch, error) {
 	path := p.Path
 	switch pt {
 	case networkingv1.PathTypeExact:
-		if !strings.HasPrefix(path, "/") {
-			return pathMatch{}, fmt.Errorf("Exact path %q must start with /", path)
+		if err := checkPath(pt, path); err != nil {
+			return pathMatch{}, err
 		}
 		return pathMatch{kind: pathExact, value: path}, nil
 	case networkingv1.PathTypePrefix, networkingv1.PathTypeImplementationSpecific:
@@ -148,13 +148,40 @@ func parsePath(p networkingv1.HTTPIngressPath, regex bool) (pathMatch, error) {
 		if path == "" && pt == networkingv1.PathTypeImplementationSpecific {
 			path = "/"
 		}
-		if !strings.HasPrefix(path, "/") {
-			return pathMatch{}, fmt.Errorf("%s path %q must start with /", pt, path)
+		if err := checkPath(pt, path); err != nil {
+			return pathMatch{}, err
 		}
 		return pathMatch{kind: pathPrefix, value: strings.TrimRight(path, "/")}, nil
 	default:
 		return pathMatch{}, fmt.Errorf("unknown pathType %q", pt)
 	}
+}
+
+// checkPath refuses a literal path that no request can have: one not
+// starting with / or holding a character RFC 3986 does not allow in a path
+// (a request carries those percent-encoded). Such paths are most often
+// regular expressions written for ingress-nginx's use-regex.
+func checkPath(pt networkingv1.PathType, path string) error {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("%s path %q must start with /", pt, path)
+	}
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("/-._~!$&'()*+,;=:@", c) >= 0:
+		case c == '%' && i+2 < len(path) && isHex(path[i+1]) && isHex(path[i+2]):
+			i += 2
+		default:
+			return fmt.Errorf("%s path %q holds %q, which a request path cannot; for a regular expression, set %spath-regex: \"true\"",
+				pt, path, path[i:i+1], annotationPrefix)
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // compareRoutes orders routes so that the first match is the one the

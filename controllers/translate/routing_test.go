@@ -225,3 +225,39 @@ func TestUnitParsers(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePath(t *testing.T) {
+	for _, tc := range []struct {
+		pt    networkingv1.PathType
+		path  string
+		regex bool
+		want  pathMatch
+		err   string
+	}{
+		{networkingv1.PathTypeExact, "/a/b/", false, pathMatch{pathExact, "/a/b/"}, ""},
+		{networkingv1.PathTypePrefix, "/a/b//", false, pathMatch{pathPrefix, "/a/b"}, ""},
+		{networkingv1.PathTypePrefix, "/", false, pathMatch{pathPrefix, ""}, ""},
+		{networkingv1.PathTypePrefix, "/~user/a-b_c.d/!$&'()*+,;=:@/%7Cx", false, pathMatch{pathPrefix, "/~user/a-b_c.d/!$&'()*+,;=:@/%7Cx"}, ""},
+		{networkingv1.PathTypeImplementationSpecific, "", false, pathMatch{pathPrefix, ""}, ""},
+		{networkingv1.PathTypePrefix, "", false, pathMatch{}, "must start with /"},
+		{networkingv1.PathTypePrefix, "/foo(/|$)(.*)", false, pathMatch{}, `holds "|"`},
+		{networkingv1.PathTypeExact, "/a b", false, pathMatch{}, `holds " "`},
+		{networkingv1.PathTypeImplementationSpecific, "/[a-z]+", false, pathMatch{}, "path-regex"},
+		{networkingv1.PathTypePrefix, "/x%zz", false, pathMatch{}, `holds "%"`},
+		{networkingv1.PathTypePrefix, "/x%4", false, pathMatch{}, `holds "%"`},
+		{networkingv1.PathTypePrefix, "/foo(/|$)(.*)", true, pathMatch{pathRegex, "^/foo(/|$)(.*)"}, ""},
+		{networkingv1.PathTypeImplementationSpecific, "^/a$", true, pathMatch{pathRegex, "^/a$"}, ""},
+		{networkingv1.PathTypePrefix, "/", true, pathMatch{pathPrefix, ""}, ""}, // the catch-all stays one
+		{networkingv1.PathTypeExact, "/a|b", true, pathMatch{}, `holds "|"`},    // Exact is never a regex
+		{networkingv1.PathTypePrefix, "/(", true, pathMatch{}, "not a valid regular expression"},
+	} {
+		got, err := parsePath(pathOf(tc.pt, tc.path, "x", 80), tc.regex)
+		if tc.err == "" {
+			if err != nil || got != tc.want {
+				t.Errorf("%s %q regex=%v: %+v, %v; want %+v", tc.pt, tc.path, tc.regex, got, err, tc.want)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s %q regex=%v: %+v, %v; want an error about %s", tc.pt, tc.path, tc.regex, got, err, tc.err)
+		}
+	}
+}

@@ -1,8 +1,3 @@
-// Package translate turns the Kubernetes objects a controller watches
-// (Ingresses, IngressClasses, Services, EndpointSlices, ConfigMaps) into a
-// sluice routing configuration. It is a pure function: no client, no cache,
-// no clock. The same Snapshot always gives the same Result, byte for byte once
-// printed, so configurations can be diffed and golden-tested.
 package translate
 
 import (
