@@ -114,7 +114,7 @@ func lexLine(line []byte) ([]word, error) {
 				case '"':
 					closed = true
 				case '\\':
-					n, err := unescape(&cur, line, j)
+					n, _, err := unescape(&cur, line, j)
 					if err != nil {
 						flush()
 						return words, err
@@ -137,8 +137,11 @@ func lexLine(line []byte) ([]word, error) {
 			}
 			i = j
 		case c == '\\':
-			inTok, lit = true, true
-			n, err := unescape(&cur, line, i)
+			inTok = true
+			n, kept, err := unescape(&cur, line, i)
+			// A backslash kept as written (`\d` in a regular expression)
+			// does not make the word literal.
+			lit = lit || !kept
 			if err != nil {
 				flush()
 				return words, err
@@ -155,12 +158,12 @@ func lexLine(line []byte) ([]word, error) {
 
 // unescape decodes the escape sequence starting with the backslash at
 // line[i], writes the result and returns how many bytes it used. An unknown
-// sequence is kept as written, so regular expressions such as `\.` and `\d`
-// need no doubling.
-func unescape(b *strings.Builder, line []byte, i int) (int, error) {
+// sequence is kept as written (kept is then true), so regular expressions
+// such as `\.` and `\d` need no doubling.
+func unescape(b *strings.Builder, line []byte, i int) (n int, kept bool, err error) {
 	if i+1 >= len(line) {
 		b.WriteByte('\\')
-		return 1, nil
+		return 1, true, nil
 	}
 	switch c := line[i+1]; c {
 	case '\\', '"', '\'', ' ', '#':
@@ -173,15 +176,16 @@ func unescape(b *strings.Builder, line []byte, i int) (int, error) {
 		b.WriteByte('\r')
 	case 'x':
 		if i+3 >= len(line) || unhex(line[i+2]) < 0 || unhex(line[i+3]) < 0 {
-			return 0, fmt.Errorf(`invalid \x escape: want two hexadecimal digits`)
+			return 0, false, fmt.Errorf(`invalid \x escape: want two hexadecimal digits`)
 		}
 		b.WriteByte(byte(unhex(line[i+2])<<4 | unhex(line[i+3])))
-		return 4, nil
+		return 4, false, nil
 	default:
 		b.WriteByte('\\')
 		b.WriteByte(c)
+		return 2, true, nil
 	}
-	return 2, nil
+	return 2, false, nil
 }
 
 func unhex(c byte) int {
