@@ -16,13 +16,14 @@ trap cleanup INT TERM EXIT
 "$BIN/demo-backend" 127.0.0.1:9101=blog1 127.0.0.1:9102=blog2 127.0.0.1:9201=web1 127.0.0.1:9202=web2 &
 pids+=($!)
 "$BIN/sluice" run -f hack/demo/seed.cfg --metrics-addr 127.0.0.1:9100 &
-pids+=($!)
+sluice_pid=$!
+pids+=($sluice_pid)
 
 for _ in $(seq 1 50); do
   curl -s -o /dev/null http://127.0.0.1:8080/ && break
   sleep 0.1
 done
-cat <<'MSG'
+cat <<MSG
 
 sluice is serving hack/demo/seed.cfg on 127.0.0.1:8080. Try:
 
@@ -33,7 +34,7 @@ sluice is serving hack/demo/seed.cfg on 127.0.0.1:8080. Try:
   curl -s http://127.0.0.1:9100/metrics | grep sluice_frontend   # Prometheus metrics
   curl -s http://127.0.0.1:9100/debug/config     # the live table, as a config file
 
-Edit hack/demo/seed.cfg and run `kill -HUP <sluice pid>` to reload without dropping anything.
+Edit hack/demo/seed.cfg and run 'kill -HUP $sluice_pid' to reload without dropping anything.
 Ctrl-C stops everything.
 MSG
 wait
