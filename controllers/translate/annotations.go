@@ -212,11 +212,11 @@ func (bs backendSettings) backend(name string, servers []config.Server) *config.
 	b.Balance = bs.balance
 	b.Timeouts.Connect = bs.connectTimeout
 	b.Timeouts.Server = bs.serverTimeout
+	b.Servers = slices.Clone(servers)
 	if bs.cookie.enabled {
 		b.Cookie = bs.cookie.config()
-		setCookies(servers)
+		setCookies(b.Servers)
 	}
-	b.Servers = servers
 	return b
 }
 

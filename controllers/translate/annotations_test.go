@@ -285,6 +285,14 @@ func TestBackendVariants(t *testing.T) {
 	if got, want := strings.Join(names, " "), "default_web_80 default_web_80_b default_web_80_e default_web_80_g sluice-default-404"; got != want {
 		t.Errorf("backends = %s, want %s", got, want)
 	}
+	// The cookie variant must not leak its server cookies into the others.
+	for _, b := range res.Config.Backends {
+		for _, s := range b.Servers {
+			if (s.Cookie != "") != (b.Name == "default_web_80_e") {
+				t.Errorf("%s: server %s has cookie %q", b.Name, s.Name, s.Cookie)
+			}
+		}
+	}
 	if b := res.Config.Backends[3]; b.Timeouts.Server != 30*time.Second {
 		t.Errorf("%s: timeout server %v, want 30s", b.Name, b.Timeouts.Server)
 	}

@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"sluice.dev/sluice/config"
 )
@@ -62,11 +64,29 @@ type problem struct {
 	reason, message string
 }
 
+// resolved is what resolve found for one Service port.
+type resolved struct {
+	servers []config.Server
+	prob    *problem
+}
+
 // resolve finds the servers behind a Service port: its ready endpoints, or
 // the DNS name of an ExternalName Service. A problem means the port has no
 // servers for a reason the Ingress owner should hear about; a Service whose
 // endpoints are all unready is not a problem, just a 503 for now.
+//
+// Results are shared by every reference to the port: callers that modify
+// the servers must copy them first.
 func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
+	r, ok := t.resolved[sp]
+	if !ok {
+		r.servers, r.prob = t.lookup(sp)
+		t.resolved[sp] = r
+	}
+	return r.servers, r.prob
+}
+
+func (t *translator) lookup(sp servicePort) ([]config.Server, *problem) {
 	key := types.NamespacedName{Namespace: sp.namespace, Name: sp.service}
 	svc := t.snap.Services[key]
 	if svc == nil {
@@ -95,8 +115,8 @@ func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
 		case !byNumber:
 			return nil, &problem{ReasonServicePortNotFound, fmt.Sprintf("Service %s has no port named %s", key, sp.port)}
 		}
-		if svc.Spec.ExternalName == "" {
-			return nil, &problem{ReasonServiceNotFound, fmt.Sprintf("ExternalName Service %s has no spec.externalName", key)}
+		if !validHost(svc.Spec.ExternalName) {
+			return nil, &problem{ReasonServiceNotFound, fmt.Sprintf("ExternalName Service %s has no valid spec.externalName", key)}
 		}
 		return []config.Server{newServer(svc.Spec.ExternalName, number)}, nil
 	}
@@ -119,7 +139,7 @@ func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
 				continue
 			}
 			for _, ep := range es.Endpoints {
-				if !ready(ep) || len(ep.Addresses) == 0 {
+				if !ready(ep) || len(ep.Addresses) == 0 || !validAddress(es.AddressType, ep.Addresses[0]) {
 					continue
 				}
 				// The addresses of one endpoint are fungible; the
@@ -155,6 +175,24 @@ func slicePort(es *discoveryv1.EndpointSlice, name string) int {
 		}
 	}
 	return 0
+}
+
+// validAddress and validHost guard the config against an address the API
+// server should have refused: one bad endpoint must not invalidate everyone's
+// routes.
+func validAddress(t discoveryv1.AddressType, h string) bool {
+	if t == discoveryv1.AddressTypeFQDN {
+		return validHost(h)
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Zone() == "" && a.Is4() == (t == discoveryv1.AddressTypeIPv4)
+}
+
+func validHost(h string) bool {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Zone() == ""
+	}
+	return len(validation.IsDNS1123Subdomain(strings.TrimSuffix(h, "."))) == 0
 }
 
 // ready is the EndpointSlice notion of an endpoint that takes new traffic:

@@ -151,7 +151,8 @@ func externalName(ns, name, host string, ports ...string) *corev1.Service {
 
 // slice builds an EndpointSlice of a Service. ports are "NAME:PORT" or
 // "PORT" (unnamed); endpoints are addresses, with a suffix "!notready",
-// "!terminating" or "!unknown" (ready unset).
+// "!terminating" or "!unknown" (ready unset). The first address decides
+// the slice's address type.
 func slice(ns, svc, name string, ports []string, endpoints ...string) *discoveryv1.EndpointSlice {
 	es := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
@@ -172,7 +173,7 @@ func slice(ns, svc, name string, ports []string, endpoints ...string) *discovery
 	t, f := true, false
 	for _, e := range endpoints {
 		addr, state, _ := strings.Cut(e, "!")
-		if strings.Contains(addr, ":") {
+		if strings.Contains(addr, ":") && len(es.Endpoints) == 0 {
 			es.AddressType = discoveryv1.AddressTypeIPv6
 		}
 		ep := discoveryv1.Endpoint{Addresses: []string{addr}}

@@ -73,7 +73,7 @@ func (t *translator) tcpFrontends() []*config.Frontend {
 		name := fmt.Sprintf("tcp_%d", svc.port)
 		// Five '_'-separated parts: no HTTP backend name has that many.
 		backend := newBackend(fmt.Sprintf("%s_%s_%s_%s", name, svc.target.namespace, svc.target.service, svc.target.port), config.ModeTCP)
-		backend.Servers = servers
+		backend.Servers = slices.Clone(servers)
 		t.backends[backend.Name] = backend
 		out = append(out, &config.Frontend{
 			Name:           name,

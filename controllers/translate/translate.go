@@ -164,6 +164,7 @@ type translator struct {
 
 	backends map[string]*config.Backend
 	families map[servicePort]*backendFamily
+	resolved map[servicePort]resolved
 }
 
 func newTranslator(s *Snapshot, o Options) *translator {
@@ -177,6 +178,7 @@ func newTranslator(s *Snapshot, o Options) *translator {
 		claims:   map[routeKey]*networkingv1.Ingress{},
 		backends: map[string]*config.Backend{},
 		families: map[servicePort]*backendFamily{},
+		resolved: map[servicePort]resolved{},
 	}
 	for _, es := range s.EndpointSlices {
 		if es == nil {

@@ -346,7 +346,8 @@ func TestTranslate(t *testing.T) {
 				ing("default", "eps", 0, rule("", prefix("/", "web", 80))),
 				service("default", "web", "80"),
 				slice("default", "web", "web-a", []string{"8080"},
-					"10.0.0.10", "10.0.0.2", "10.0.0.3!notready", "10.0.0.4!terminating", "10.0.0.5!unknown", "10.0.0.6!terminating-ready"),
+					"10.0.0.10", "10.0.0.2", "10.0.0.3!notready", "10.0.0.4!terminating", "10.0.0.5!unknown", "10.0.0.6!terminating-ready",
+					"10.0.0.300", "fd00::9"), // not IPv4 addresses: the API server would have refused them
 				slice("default", "web", "web-b", []string{"8080"}, "10.0.0.2", "10.0.0.1"), // a duplicate during a slice migration
 				slice("default", "web", "web-v6", []string{"8080"}, "fd00::1"),
 				slice("default", "other", "other-a", []string{"8080"}, "10.9.9.9"), // another Service's
@@ -377,7 +378,7 @@ func TestTranslate(t *testing.T) {
 					prefix("/portless", "bare", 8443),
 					prefix("/badname", "bare", "https"))),
 				externalName("default", "ext", "api.example.com", "https:443"),
-				externalName("default", "bare", "bare.example.com"),
+				externalName("default", "bare", "bare.example.com."),
 			),
 			want: `
 				frontend http
@@ -391,7 +392,7 @@ func TestTranslate(t *testing.T) {
 				  default_backend sluice-default-404
 				backend default_bare_8443
 				  mode http
-				  server bare.example.com:8443 bare.example.com:8443
+				  server bare.example.com.:8443 bare.example.com.:8443
 				backend default_bare_https
 				  mode http
 				backend default_ext_443
