@@ -104,3 +104,8 @@ func currentGen(s *Server) uint64 {
 	defer s.st.hmu.Unlock()
 	return s.st.h.gen
 }
+
+// algoName is the balance keyword of a.
+func algoName(a config.BalanceAlgorithm) string {
+	return [...]string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random"}[a]
+}

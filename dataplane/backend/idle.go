@@ -22,7 +22,7 @@ type idleList struct {
 
 type idleEntry struct {
 	c     IdleConn
-	since time.Time
+	since time.Duration // Registry.clock when the connection went idle
 }
 
 // closeBatch bounds how many connections are closed per lock round: they are
@@ -39,7 +39,7 @@ func (s *Server) PutIdle(c IdleConn) bool {
 	if r.maxIdle <= 0 {
 		return false
 	}
-	now := r.now()
+	now := r.clock()
 	l := &s.st.idle
 	var drop [closeBatch]IdleConn
 	k := 0
@@ -53,7 +53,7 @@ func (s *Server) PutIdle(c IdleConn) bool {
 	}
 	// Make room, and take the chance to drop a few expired ones from the
 	// bottom so that a busy server does not hold stale connections.
-	for l.n > 0 && k < closeBatch && (l.n == len(l.buf) || now.Sub(l.buf[l.start].since) >= r.idleTimeout) {
+	for l.n > 0 && k < closeBatch && (l.n == len(l.buf) || now-l.buf[l.start].since >= r.idleTimeout) {
 		drop[k] = l.popBottom()
 		k++
 	}
@@ -77,10 +77,10 @@ func (s *Server) GetIdle() IdleConn {
 		l.mu.Unlock()
 		return nil
 	}
-	now := st.reg.now()
+	now := st.reg.clock()
 	top := (l.start + l.n - 1) % len(l.buf)
 	e := l.buf[top]
-	if now.Sub(e.since) < st.reg.idleTimeout {
+	if now-e.since < st.reg.idleTimeout {
 		l.buf[top] = idleEntry{}
 		l.n--
 		l.mu.Unlock()
@@ -112,12 +112,12 @@ func (l *idleList) popBottom() IdleConn {
 }
 
 // prune closes the connections idle for timeout or longer.
-func (l *idleList) prune(now time.Time, timeout time.Duration) {
+func (l *idleList) prune(now, timeout time.Duration) {
 	for {
 		var drop [closeBatch]IdleConn
 		k := 0
 		l.mu.Lock()
-		for l.n > 0 && k < closeBatch && now.Sub(l.buf[l.start].since) >= timeout {
+		for l.n > 0 && k < closeBatch && now-l.buf[l.start].since >= timeout {
 			drop[k] = l.popBottom()
 			k++
 		}

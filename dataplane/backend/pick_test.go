@@ -58,7 +58,7 @@ func TestScheduleLargeFarmsKeepProportions(t *testing.T) {
 
 func TestRoundRobinDistribution(t *testing.T) {
 	for _, algo := range []config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceStaticRR} {
-		t.Run(fmt.Sprint(algo), func(t *testing.T) {
+		t.Run(algoName(algo), func(t *testing.T) {
 			p := build(t, farm(algo, 1, 2, 3))
 			got := counts(p, 6000, nil)
 			want := map[string]int{"s0": 1000, "s1": 2000, "s2": 3000}
@@ -197,7 +197,7 @@ func key(i int) []byte {
 
 func TestHashStableAndBalanced(t *testing.T) {
 	for _, algo := range hashAlgorithms {
-		t.Run(fmt.Sprint(algo), func(t *testing.T) {
+		t.Run(algoName(algo), func(t *testing.T) {
 			p := build(t, farm(algo, 1, 2, 3))
 			for i := range 100 {
 				first := p.Pick(key(i), nil)
@@ -344,7 +344,7 @@ func TestDownServersSkipped(t *testing.T) {
 	algos := append([]config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceStaticRR,
 		config.BalanceLeastConn, config.BalanceFirst, config.BalanceRandom}, hashAlgorithms...)
 	for _, algo := range algos {
-		t.Run(fmt.Sprint(algo), func(t *testing.T) {
+		t.Run(algoName(algo), func(t *testing.T) {
 			p := build(t, farm(algo, 1, 2, 3))
 			setDown(p.Servers()[0], true)
 			setDown(p.Servers()[2], true)
@@ -449,7 +449,7 @@ func TestExclude(t *testing.T) {
 	algos := append([]config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceLeastConn,
 		config.BalanceFirst, config.BalanceRandom}, hashAlgorithms...)
 	for _, algo := range algos {
-		t.Run(fmt.Sprint(algo), func(t *testing.T) {
+		t.Run(algoName(algo), func(t *testing.T) {
 			p := build(t, farm(algo, 1, 1))
 			ss := p.Servers()
 			for i := range 100 {
@@ -467,7 +467,7 @@ func TestExclude(t *testing.T) {
 
 func TestPickAvoidsFullServers(t *testing.T) {
 	for _, algo := range []config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceLeastConn, config.BalanceRandom} {
-		t.Run(fmt.Sprint(algo), func(t *testing.T) {
+		t.Run(algoName(algo), func(t *testing.T) {
 			b := farm(algo, 1, 1, 1)
 			b.Servers[1].MaxConn = 1
 			p := build(t, b)

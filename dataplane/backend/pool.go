@@ -36,7 +36,7 @@ type Pool struct {
 	_  [56]byte
 }
 
-func newPool(b *config.Backend, servers []*Server, q *queue) *Pool {
+func newPool(b *config.Backend, servers []*Server, q *queue, rings ringCache) *Pool {
 	p := &Pool{
 		name:         b.Name,
 		balance:      b.Balance,
@@ -77,7 +77,7 @@ func newPool(b *config.Backend, servers []*Server, q *queue) *Pool {
 		for i, s := range p.primaries {
 			names[i] = s.Name
 		}
-		p.ring = buildRing(names, p.weights)
+		p.ring = rings.get(b.Name, names, p.weights)
 	}
 	return p
 }

@@ -139,28 +139,40 @@ func buildRing(names []string, weights []int64) ring {
 	if sum > maxRing { // hundreds of heavy servers: scale down
 		count = func(w int64) int64 { return max(1, w*maxRing/sum) }
 	}
-	type point struct{ h, idx uint32 }
-	var pts []point
+	// A point is its hash in the high half, its server in the low half, so
+	// that sorting the integers sorts by hash, then server.
+	var pts []uint64
 	var buf []byte
 	for i, name := range names {
 		for k := range count(weights[i]) {
-			buf = append(append(append(buf[:0], name...), '#'), strconv.FormatInt(k, 10)...)
-			pts = append(pts, point{h: hash32(buf), idx: uint32(i)})
+			buf = strconv.AppendInt(append(append(buf[:0], name...), '#'), k, 10)
+			pts = append(pts, uint64(hash32(buf))<<32|uint64(i))
 		}
 	}
-	slices.SortFunc(pts, func(a, b point) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		}
-		return int(a.idx) - int(b.idx)
-	})
+	slices.Sort(pts)
 	r := ring{points: make([]uint32, len(pts)), owner: make([]uint32, len(pts))}
 	for i, p := range pts {
-		r.points[i], r.owner[i] = p.h, p.idx
+		r.points[i], r.owner[i] = uint32(p>>32), uint32(p)
 	}
+	return r
+}
+
+// ringCache keeps each backend's latest ring: a reload that leaves a hashed
+// backend's servers and weights alone does not rebuild it.
+type ringCache map[string]*cachedRing
+
+type cachedRing struct {
+	names   []string
+	weights []int64
+	ring    ring
+}
+
+func (c ringCache) get(backend string, names []string, weights []int64) ring {
+	if e := c[backend]; e != nil && slices.Equal(e.names, names) && slices.Equal(e.weights, weights) {
+		return e.ring
+	}
+	r := buildRing(names, weights)
+	c[backend] = &cachedRing{names: names, weights: weights, ring: r}
 	return r
 }
 
