@@ -25,10 +25,6 @@ type servicePort struct {
 	namespace, service, port string
 }
 
-func (sp servicePort) String() string {
-	return sp.namespace + "/" + sp.service + ":" + sp.port
-}
-
 // backendFamily is every backend built for one Service port.
 type backendFamily struct {
 	// names maps each distinct set of backend settings to its backend.

@@ -4,8 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"sluice.dev/sluice/config"
 )
 
 // http404 is the tail every config without an Ingress default backend ends with.
@@ -407,6 +411,48 @@ func TestTranslate(t *testing.T) {
 				`,
 		},
 		{
+			name: "only TCP ports; FQDN slices; an ExternalName without a valid name",
+			objs: objs(
+				ing("default", "proto", 0, rule("foo.com",
+					prefix("/dns", "dns", 53),
+					prefix("/mixed", "mixed", 80),
+					prefix("/fqdn", "fqdn", 80),
+					prefix("/ext", "badext", 80))),
+				udp(service("default", "dns", "53")),
+				service("default", "mixed", "80"),
+				udpSlice(slice("default", "mixed", "mixed-udp", []string{"8080"}, "10.0.0.8")),
+				slice("default", "mixed", "mixed-tcp", []string{"8080"}, "10.0.0.9"),
+				fqdnSlice(slice("default", "fqdn", "fqdn-1", []string{"8080"}, "db.example.com", "bad_name!unknown")),
+				service("default", "fqdn", "80"),
+				externalName("default", "badext", "not a host", "80"),
+			),
+			want: `
+				frontend http
+				  mode http
+				  bind :8080
+				  option forwardfor
+				  use_backend default_mixed_80 if { host foo.com } { path /mixed } || { host foo.com } { path_beg /mixed/ }
+				  use_backend default_fqdn_80 if { host foo.com } { path /fqdn } || { host foo.com } { path_beg /fqdn/ }
+				  use_backend default_dns_53 if { host foo.com } { path /dns } || { host foo.com } { path_beg /dns/ }
+				  use_backend default_badext_80 if { host foo.com } { path /ext } || { host foo.com } { path_beg /ext/ }
+				  default_backend sluice-default-404
+				backend default_badext_80
+				  mode http
+				backend default_dns_53
+				  mode http
+				backend default_fqdn_80
+				  mode http
+				  server db.example.com:8080 db.example.com:8080
+				backend default_mixed_80
+				  mode http
+				  server 10.0.0.9:8080 10.0.0.9:8080
+				` + http404,
+			events: `
+				Ingress default/proto Warning ServicePortNotFound: port 53 of Service default/dns is UDP, not TCP; routes to it answer 503
+				Ingress default/proto Warning ServiceNotFound: ExternalName Service default/badext has no valid spec.externalName; routes to it answer 503
+				`,
+		},
+		{
 			name: "missing Service or port: that route has no servers, the rest is untouched",
 			objs: objs(
 				ing("default", "partial", 0, rule("foo.com",
@@ -572,5 +618,36 @@ func TestOurIngresses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func udp(s *corev1.Service) *corev1.Service {
+	for i := range s.Spec.Ports {
+		s.Spec.Ports[i].Protocol = corev1.ProtocolUDP
+	}
+	return s
+}
+
+func udpSlice(es *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	for i := range es.Ports {
+		es.Ports[i].Protocol = ptr(corev1.ProtocolUDP)
+	}
+	return es
+}
+
+func fqdnSlice(es *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	es.AddressType = discoveryv1.AddressTypeFQDN
+	return es
+}
+
+// Two servers whose short cookie values collide still get distinct ones.
+func TestCookieCollision(t *testing.T) {
+	servers := []config.Server{newServer("10.0.0.1", 80), newServer("10.0.0.1", 80), newServer("10.0.0.2", 80)}
+	setCookies(servers)
+	if len(servers[0].Cookie) != 12 || len(servers[2].Cookie) != 12 {
+		t.Errorf("short cookies: %q %q", servers[0].Cookie, servers[2].Cookie)
+	}
+	if servers[1].Cookie == servers[0].Cookie || !strings.HasPrefix(servers[1].Cookie, servers[0].Cookie) || len(servers[1].Cookie) != 64 {
+		t.Errorf("colliding cookie %q for %q", servers[1].Cookie, servers[0].Cookie)
 	}
 }
