@@ -213,7 +213,7 @@ var knownKeywords = []keyword{
 // suggest returns the known keyword closest to a misspelt one, if any is
 // close enough to be a plausible typo.
 func suggest(kw string, kind sectionKind) string {
-	if len(kw) < 4 {
+	if len(kw) < 4 || len(kw) > 40 {
 		return ""
 	}
 	best, bestDist := "", 3

@@ -97,13 +97,13 @@ func (v *validator) frontend(f *Frontend, backends map[string]*Backend) {
 	if f.Options.Redispatch {
 		v.add(f.Pos, "option redispatch", "%s: applies to backends, not frontends", ctx)
 	}
-	scope := proxyScope{ctx: ctx, name: f.Name, mode: f.Mode, acls: f.ACLs}
-	v.acls(&scope)
-	v.requestRules(&scope, f.HTTPRequest)
-	v.responseRules(&scope, f.HTTPResponse)
+	scope := newScope(ctx, f.Name, f.Mode, f.ACLs)
+	v.acls(scope)
+	v.requestRules(scope, f.HTTPRequest)
+	v.responseRules(scope, f.HTTPResponse)
 	for _, u := range f.UseBackends {
 		v.backendRef(u.Pos, "use_backend", ctx, f.Mode, u.Backend, backends)
-		v.condition(&scope, u.Pos, "use_backend", u.Cond)
+		v.condition(scope, u.Pos, "use_backend", u.Cond)
 	}
 	if f.DefaultBackend != "" {
 		v.backendRef(f.Pos, "default_backend", ctx, f.Mode, f.DefaultBackend, backends)
@@ -229,19 +229,19 @@ func (v *validator) options(pos Pos, ctx string, m Mode, o *Options) {
 
 // proxyScope is what conditions in one proxy can see.
 type proxyScope struct {
-	ctx  string
-	name string
-	mode Mode
-	acls []ACL
+	ctx      string
+	name     string
+	mode     Mode
+	acls     []ACL
+	declared map[string]bool
 }
 
-func (s *proxyScope) declared(name string) (*ACL, bool) {
-	for i := range s.acls {
-		if s.acls[i].Name == name {
-			return &s.acls[i], true
-		}
+func newScope(ctx, name string, mode Mode, acls []ACL) *proxyScope {
+	s := &proxyScope{ctx: ctx, name: name, mode: mode, acls: acls, declared: make(map[string]bool, len(acls))}
+	for i := range acls {
+		s.declared[acls[i].Name] = true
 	}
-	return nil, false
+	return s
 }
 
 func (v *validator) acls(s *proxyScope) {
@@ -318,7 +318,7 @@ func (v *validator) condition(s *proxyScope, pos Pos, kw string, c *Condition) {
 					v.add(pos, kw, "%s: predefined ACL %s needs mode http", s.ctx, t.Name)
 				}
 			default:
-				if _, ok := s.declared(t.Name); !ok && !v.skipACL[aclScope{s.name, t.Name}] {
+				if !s.declared[t.Name] && !v.skipACL[aclScope{s.name, t.Name}] {
 					v.add(pos, kw, "%s: unknown ACL %q", s.ctx, t.Name)
 				}
 			}
@@ -428,10 +428,10 @@ func (v *validator) backend(b *Backend) {
 		v.add(b.Pos, "http-check expect", "%s: invalid status %d: want 100 to 599", ctx, s)
 	}
 	v.servers(b, ctx)
-	scope := proxyScope{ctx: ctx, name: b.Name, mode: b.Mode, acls: b.ACLs}
-	v.acls(&scope)
-	v.requestRules(&scope, b.HTTPRequest)
-	v.responseRules(&scope, b.HTTPResponse)
+	scope := newScope(ctx, b.Name, b.Mode, b.ACLs)
+	v.acls(scope)
+	v.requestRules(scope, b.HTTPRequest)
+	v.responseRules(scope, b.HTTPResponse)
 }
 
 func (v *validator) balance(b *Backend, ctx string) {
