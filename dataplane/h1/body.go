@@ -211,6 +211,11 @@ func (p *chunkParser) trailer(line []byte) (done bool, err *Error) {
 // parseChunkLine parses chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1),
 // given the line through its LF.
 func parseChunkLine(line []byte) (int64, *Error) {
+	// The size is checked first, as sizeOverflows does on an incomplete
+	// line, so that the verdict does not depend on where reads split.
+	if sizeOverflows(line) {
+		return 0, errChunkOverflow
+	}
 	n := len(line)
 	if n < 2 || line[n-2] != '\r' {
 		return 0, errChunkBareLF
@@ -219,16 +224,10 @@ func parseChunkLine(line []byte) (int64, *Error) {
 	var size int64
 	i := 0
 	for ; i < len(line) && isHex(line[i]); i++ {
-		if i == 16 || size > maxChunkSize>>4 {
-			return 0, errChunkOverflow
-		}
 		size = size<<4 | hexVal(line[i])
 	}
 	if i == 0 {
 		return 0, errChunkSize
-	}
-	if size > maxChunkSize {
-		return 0, errChunkOverflow
 	}
 	if i < len(line) && !isOWS(line[i]) && line[i] != ';' {
 		return 0, errChunkSize
@@ -260,14 +259,14 @@ func parseChunkLine(line []byte) (int64, *Error) {
 	return size, nil
 }
 
-// sizeOverflows reports whether the start of an incomplete chunk-size line
-// already shows a size parseChunkLine will refuse, so that an endless size
-// is refused before it fills the buffer.
-func sizeOverflows(partial []byte) bool {
+// sizeOverflows reports whether a chunk-size line, complete or not, starts
+// with more than 16 hex digits or a size above maxChunkSize. Checking an
+// incomplete line refuses an endless size before it fills the buffer.
+func sizeOverflows(line []byte) bool {
 	var size int64
-	for i, c := range partial {
+	for i, c := range line {
 		if !isHex(c) {
-			return false
+			break
 		}
 		if i == 16 || size > maxChunkSize>>4 {
 			return true
