@@ -12,6 +12,20 @@
 // are preallocated *Error values). The body copiers work directly on the
 // bufio.Reader's own buffer and need no scratch memory.
 //
+// # Use
+//
+// The engine reads into a buffer and calls Request.Parse(buf, full) until
+// it stops returning ErrNeedMore; an *Error is answered with AppendError
+// and the connection closed. To forward the head it writes the request
+// line with the target in origin-form (AppendOriginForm), every field for
+// which Drop is false (replacing the Host field's value by Request.Host
+// when the target was absolute-form), its own connection fields, and
+// "Transfer-Encoding: chunked" when Request.Chunked, since
+// Transfer-Encoding itself is hop-by-hop. The body follows Request.BodyMode
+// with CopyLength or CopyChunked. Responses are read the same way; 1xx
+// heads other than 101 are forwarded and followed by the real response,
+// and Response.BodyMode, given the request method, says how the body ends.
+//
 // # Strictness
 //
 // The proxy sits in front of backends whose parsers we do not know, so any

@@ -151,18 +151,18 @@ func (f *framing) length(value []byte, e *fieldErrors) *Error {
 
 // finish checks the framing fields against each other. It reports whether
 // the body is chunked and whether the connection must close.
-func (f *framing) finish(minor int, e *fieldErrors) (chunked, close bool, err *Error) {
-	close = f.connClose || minor == 0 && !f.connKeepAlive
+func (f *framing) finish(minor int, e *fieldErrors) (chunked, closeConn bool, err *Error) {
+	closeConn = f.connClose || minor == 0 && !f.connKeepAlive
 	if !f.encoded {
-		return false, close, nil
+		return false, closeConn, nil
 	}
 	switch {
 	case f.contentLength >= 0:
-		return false, close, e.lengthAndEncoding
+		return false, closeConn, e.lengthAndEncoding
 	case minor == 0:
-		return false, close, e.encodingHTTP10
+		return false, closeConn, e.encodingHTTP10
 	case f.chunkedCount > 1:
-		return false, close, e.chunkedTwice
+		return false, closeConn, e.chunkedTwice
 	}
-	return f.lastChunked, close, nil
+	return f.lastChunked, closeConn, nil
 }

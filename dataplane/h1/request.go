@@ -66,7 +66,8 @@ func (r *Request) BodyMode() BodyMode {
 // ErrNeedMore when buf holds no complete head yet; if full is true, the
 // caller's buffer cannot grow and Parse returns ErrURITooLong while the
 // request line is incomplete or ErrHeaderTooLarge after it. Any other error
-// is an *Error whose Status is the answer to send before closing.
+// is an *Error whose Status is the answer to send before closing; the
+// fields parsed before the defect (Method, Target) are left set for logging.
 //
 // Parse starts over on every call, so it may be called again with the same
 // buffer grown; lines complete so far are checked each time, which refuses
@@ -90,11 +91,12 @@ func (r *Request) Parse(buf []byte, full bool) error {
 	if end < 0 {
 		// Refuse what cannot become a request line (a TLS handshake,
 		// binary noise) now rather than when the buffer fills.
-		for _, c := range buf[pos:] {
-			if c == ' ' {
+		partial := buf[pos:]
+		for i, c := range partial {
+			if c == ' ' || c == '\r' && i == len(partial)-1 {
 				break
 			}
-			if !isToken(c) && c != '\r' {
+			if !isToken(c) {
 				return errMethod
 			}
 		}
@@ -156,12 +158,10 @@ func (r *Request) Parse(buf []byte, full bool) error {
 			}
 		}
 	}
-	r.HeadLen = pos
-
 	if hosts == 0 && r.Minor == 1 {
 		return errMissingHost
 	}
-	chunked, close, err := f.finish(r.Minor, &reqErrors)
+	chunked, closeConn, err := f.finish(r.Minor, &reqErrors)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,8 @@ func (r *Request) Parse(buf []byte, full bool) error {
 		}
 	}
 	r.Chunked = chunked
-	r.Close = close
+	r.Close = closeConn
+	r.HeadLen = pos
 	r.ContentLength = f.contentLength
 	r.Upgrade = f.connUpgrade && f.upgrade && r.Minor == 1
 	return nil

@@ -125,9 +125,7 @@ func (r *Response) Parse(buf []byte, full bool) error {
 			return err
 		}
 	}
-	r.HeadLen = pos
-
-	chunked, close, err := f.finish(r.Minor, &respErrors)
+	chunked, closeConn, err := f.finish(r.Minor, &respErrors)
 	if err != nil {
 		return err
 	}
@@ -135,7 +133,8 @@ func (r *Response) Parse(buf []byte, full bool) error {
 	r.Coded = f.otherCoding
 	r.ContentLength = f.contentLength
 	r.Upgrade = f.connUpgrade && f.upgrade
-	r.Close = close
+	r.Close = closeConn
+	r.HeadLen = pos
 	return nil
 }
 
