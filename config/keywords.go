@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -77,7 +78,7 @@ func unsupported(_ *parser, _ *section, _ *stmt) error {
 	return errNotSupported
 }
 
-var errNotSupported = fmt.Errorf("not supported by sluice")
+var errNotSupported = errors.New("not supported by sluice")
 
 // noEffect accepts a keyword that means nothing for a single in-process
 // proxy, with a warning so that nothing is ignored silently.
