@@ -52,6 +52,9 @@ build etcd etcd . \
 build kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
 	"-s -w -X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
 
+# Running the binaries proves they are whole; a pipe into head would race
+# etcd into SIGPIPE, hence the variable.
 "${out}/kube-apiserver" --version >&2
-"${out}/etcd" --version | head -n 1 >&2
+etcd_version="$("${out}/etcd" --version)"
+echo "${etcd_version%%$'\n'*}" >&2
 echo "${out}"
