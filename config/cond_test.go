@@ -35,7 +35,7 @@ func TestParseCondition(t *testing.T) {
 		{"if METH_GET || !HTTP_1.1", &Condition{Or: [][]Term{{n("METH_GET")}, {not("HTTP_1.1")}}}},
 	}
 	for _, tt := range tests {
-		words, err := lexLine([]byte(tt.cond))
+		words, err := lexLine(tt.cond)
 		if err != nil {
 			t.Fatalf("lex %q: %v", tt.cond, err)
 		}
@@ -55,7 +55,7 @@ func TestParseCondition(t *testing.T) {
 			}
 			printed += w
 		}
-		words, _ = lexLine([]byte(printed))
+		words, _ = lexLine(printed)
 		again, err := parseCondition(words)
 		if err != nil || !equalIgnoringPos(again, got) {
 			t.Errorf("condition %q printed as %q reads back as %v, %v", tt.cond, printed, again, err)

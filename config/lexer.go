@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -43,16 +42,19 @@ func lex(filename string, src []byte) ([]stmt, ErrorList) {
 		stmts []stmt
 		errs  ErrorList
 	)
+	// One conversion for the whole file: plain words are then substrings of
+	// it and cost no allocation of their own.
+	text := string(src)
 	line := 0
-	for len(src) > 0 {
+	for len(text) > 0 {
 		line++
-		var raw []byte
-		if i := bytes.IndexByte(src, '\n'); i >= 0 {
-			raw, src = src[:i], src[i+1:]
+		var raw string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			raw, text = text[:i], text[i+1:]
 		} else {
-			raw, src = src, nil
+			raw, text = text, ""
 		}
-		raw = bytes.TrimSuffix(raw, []byte{'\r'})
+		raw = strings.TrimSuffix(raw, "\r")
 		pos := Pos{File: filename, Line: line}
 		words, err := lexLine(raw)
 		if err != nil {
@@ -72,95 +74,101 @@ func lex(filename string, src []byte) ([]stmt, ErrorList) {
 
 // lexLine splits one line. On error it returns the words read so far, so the
 // caller can name the keyword.
-func lexLine(line []byte) ([]word, error) {
-	var (
-		words []word
-		cur   strings.Builder
-		inTok bool // a word has started (possibly empty, as in "")
-		lit   bool
-	)
-	flush := func() {
-		if inTok {
-			words = append(words, word{s: cur.String(), lit: lit})
+func lexLine(line string) ([]word, error) {
+	var words []word
+	i := 0
+	for i < len(line) {
+		switch c := line[i]; c {
+		case ' ', '\t':
+			i++
+			continue
+		case '#':
+			return words, nil
 		}
-		cur.Reset()
-		inTok, lit = false, false
+		// Fast path: a bare word without quotes or escapes is a substring.
+		j := i
+		for j < len(line) && strings.IndexByte(" \t#'\"\\\x00", line[j]) < 0 {
+			j++
+		}
+		if j == len(line) || line[j] == ' ' || line[j] == '\t' || line[j] == '#' {
+			words = append(words, word{s: line[i:j]})
+			i = j
+			continue
+		}
+		w, n, err := lexWord(line[i:])
+		if err != nil {
+			return words, err
+		}
+		words = append(words, w)
+		i += n
 	}
+	return words, nil
+}
+
+// lexWord reads one word that has quotes or escapes, and returns it with the
+// number of bytes it used.
+func lexWord(line string) (word, int, error) {
+	var (
+		cur strings.Builder
+		lit bool
+	)
 	for i := 0; i < len(line); i++ {
 		c := line[i]
 		switch {
 		case c == 0:
-			return words, fmt.Errorf("NUL byte in configuration")
-		case c == ' ' || c == '\t':
-			flush()
-		case c == '#':
-			flush()
-			return words, nil
+			return word{}, 0, fmt.Errorf("NUL byte in configuration")
+		case c == ' ' || c == '\t' || c == '#':
+			return word{s: cur.String(), lit: lit}, i, nil
 		case c == '\'':
-			inTok, lit = true, true
-			end := bytes.IndexByte(line[i+1:], '\'')
+			lit = true
+			end := strings.IndexByte(line[i+1:], '\'')
 			if end < 0 {
-				flush()
-				return words, fmt.Errorf("unterminated single quote")
+				return word{}, 0, fmt.Errorf("unterminated single quote")
 			}
-			cur.Write(line[i+1 : i+1+end])
+			cur.WriteString(line[i+1 : i+1+end])
 			i += end + 1
 		case c == '"':
-			inTok, lit = true, true
+			lit = true
 			j := i + 1
-			closed := false
-			for j < len(line) {
+			for ; j < len(line) && line[j] != '"'; j++ {
 				switch line[j] {
-				case '"':
-					closed = true
 				case '\\':
 					n, _, err := unescape(&cur, line, j)
 					if err != nil {
-						flush()
-						return words, err
+						return word{}, 0, err
 					}
-					j += n
-					continue
+					j += n - 1
 				case 0:
-					flush()
-					return words, fmt.Errorf("NUL byte in configuration")
+					return word{}, 0, fmt.Errorf("NUL byte in configuration")
 				default:
 					cur.WriteByte(line[j])
-					j++
-					continue
 				}
-				break
 			}
-			if !closed {
-				flush()
-				return words, fmt.Errorf("unterminated double quote")
+			if j >= len(line) {
+				return word{}, 0, fmt.Errorf("unterminated double quote")
 			}
 			i = j
 		case c == '\\':
-			inTok = true
 			n, kept, err := unescape(&cur, line, i)
+			if err != nil {
+				return word{}, 0, err
+			}
 			// A backslash kept as written (`\d` in a regular expression)
 			// does not make the word literal.
 			lit = lit || !kept
-			if err != nil {
-				flush()
-				return words, err
-			}
 			i += n - 1
 		default:
-			inTok = true
 			cur.WriteByte(c)
 		}
 	}
-	flush()
-	return words, nil
+	return word{s: cur.String(), lit: lit}, len(line), nil
 }
 
 // unescape decodes the escape sequence starting with the backslash at
 // line[i], writes the result and returns how many bytes it used. An unknown
 // sequence is kept as written (kept is then true), so regular expressions
 // such as `\.` and `\d` need no doubling.
-func unescape(b *strings.Builder, line []byte, i int) (n int, kept bool, err error) {
+func unescape(b *strings.Builder, line string, i int) (n int, kept bool, err error) {
 	if i+1 >= len(line) {
 		b.WriteByte('\\')
 		return 1, true, nil

@@ -38,7 +38,7 @@ func TestLexLine(t *testing.T) {
 		{"a caf\u00e9 # \u2014 UTF-8", []word{w("a"), w("caf\u00e9")}},
 	}
 	for _, tt := range tests {
-		got, err := lexLine([]byte(tt.line))
+		got, err := lexLine(tt.line)
 		if err != nil {
 			t.Errorf("lexLine(%q): %v", tt.line, err)
 			continue
@@ -60,7 +60,7 @@ func TestLexLineErrors(t *testing.T) {
 		{"a b\x00c", "NUL byte"},
 	}
 	for _, tt := range tests {
-		_, err := lexLine([]byte(tt.line))
+		_, err := lexLine(tt.line)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("lexLine(%q) error = %v, want %q", tt.line, err, tt.want)
 		}
@@ -102,7 +102,7 @@ func TestQuoteRoundTrip(t *testing.T) {
 	}
 	for _, in := range inputs {
 		q := quote(in)
-		words, err := lexLine([]byte("kw " + q))
+		words, err := lexLine("kw " + q)
 		if err != nil {
 			t.Errorf("quote(%q) = %s: lex error %v", in, q, err)
 			continue
