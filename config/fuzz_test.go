@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,6 +45,27 @@ func FuzzParse(f *testing.F) {
 		}
 		if !equalIgnoringPos(c, c2) {
 			t.Fatalf("round trip changed the model\n--- printed ---\n%s\n--- reprinted ---\n%s", out, c2)
+		}
+	})
+}
+
+// FuzzQuote checks that any string the printer writes as one word is read
+// back by the lexer as that same word.
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"", "a b", `x\`, `\x41`, "\"'#", "if", "}", "\r\n\t\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q := quote(s)
+		words, err := lexLine("kw " + q)
+		if err != nil {
+			if strings.IndexByte(s, 0) >= 0 {
+				return // NUL is refused in configurations, quoted or not
+			}
+			t.Fatalf("quote(%q) = %s: %v", s, q, err)
+		}
+		if len(words) != 2 || words[1].s != s {
+			t.Fatalf("quote(%q) = %s, read back as %#v", s, q, words)
 		}
 	})
 }

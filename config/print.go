@@ -384,7 +384,9 @@ func quote(s string) string {
 		switch c := s[i]; {
 		case c == '"':
 			b.WriteString(`\"`)
-		case c == '\\' && escapable(s, i):
+		case c == '\\':
+			// Always escaped inside quotes: the next byte may itself be
+			// written as an escape sequence.
 			b.WriteString(`\\`)
 		case c == '\t':
 			b.WriteString(`\t`)
