@@ -102,11 +102,13 @@ func copyChunked(dst io.Writer, src *bufio.Reader, verbatim bool) (int64, error)
 					break
 				}
 				line := win[pos : pos+i+1]
-				if len(line) > maxChunkLine {
-					return written, errChunkLine
-				}
 				if p.state == atSize {
+					// An overflowing size is reported as such however long
+					// the line, as it is when the line arrives in pieces.
 					size, err := parseChunkLine(line)
+					if err == nil && len(line) > maxChunkLine {
+						err = errChunkLine
+					}
 					if err != nil {
 						return written, err
 					}
@@ -116,6 +118,9 @@ func copyChunked(dst io.Writer, src *bufio.Reader, verbatim bool) (int64, error)
 						p.state = atTrailer
 					}
 				} else {
+					if len(line) > maxChunkLine {
+						return written, errChunkLine
+					}
 					end, err := p.trailer(line)
 					if err != nil {
 						return written, err

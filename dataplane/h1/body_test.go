@@ -130,6 +130,8 @@ func TestCopyChunkedInvalid(t *testing.T) {
 		{"above 2^62", "4000000000000001\r\n", errChunkOverflow},
 		{"2^64-1", "FFFFFFFFFFFFFFFF\r\n", errChunkOverflow},
 		{"huge", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF\r\n", errChunkOverflow},
+		{"endless", strings.Repeat("F", 2*maxChunkLine) + "\r\n", errChunkOverflow},
+		{"long trailer", "0\r\nX: " + strings.Repeat("v", maxChunkLine) + "\r\n\r\n", errChunkLine},
 		{"bad hex", "5g\r\nhello\r\n0\r\n\r\n", errChunkSize},
 		{"0x prefix", "0x5\r\nhello\r\n0\r\n\r\n", errChunkSize},
 		{"minus", "-5\r\nhello\r\n0\r\n\r\n", errChunkSize},
