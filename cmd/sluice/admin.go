@@ -18,19 +18,22 @@ import (
 // process is alive), /readyz (the routing table is live and the process is
 // not draining) and /debug/config (the live table as a config file).
 type adminServer struct {
-	srv   *http.Server
-	ready atomic.Bool
+	srv      *http.Server
+	ready    atomic.Bool
+	draining atomic.Bool
+	// readyFunc, when set, must also hold for /readyz to answer 200.
+	readyFunc func() bool
 }
 
-func startAdmin(addr string, reg *prometheus.Registry, rt *dataplane.Runtime, logger *slog.Logger) (*adminServer, error) {
-	a := &adminServer{}
+func startAdmin(addr string, reg prometheus.Gatherer, rt *dataplane.Runtime, logger *slog.Logger, readyFunc func() bool) (*adminServer, error) {
+	a := &adminServer{readyFunc: readyFunc}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.ready.Load() {
+		if !a.isReady() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
@@ -59,6 +62,10 @@ func startAdmin(addr string, reg *prometheus.Registry, rt *dataplane.Runtime, lo
 }
 
 func (a *adminServer) setReady(v bool) { a.ready.Store(v) }
+
+func (a *adminServer) isReady() bool {
+	return a.ready.Load() && (a.readyFunc == nil || a.readyFunc())
+}
 
 func (a *adminServer) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

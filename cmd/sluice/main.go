@@ -21,6 +21,7 @@ const usage = `usage: sluice <command> [flags]
 commands:
   run -f FILE        serve a config file
   check -f FILE      validate a config file (exit 0 when valid)
+  controller         serve the Ingresses of a Kubernetes cluster
   version            print version information
 
 Run 'sluice <command> -h' for the flags of a command.
@@ -36,6 +37,8 @@ func dispatch(args []string) int {
 		return runCmd(args[1:])
 	case "check":
 		return checkCmd(args[1:])
+	case "controller":
+		return controllerCmd(args[1:])
 	case "version", "--version", "-v":
 		return versionCmd()
 	case "help", "-h", "--help":

@@ -62,7 +62,7 @@ func runCmd(args []string) int {
 	}
 	var admin *adminServer
 	if *metricsAddr != "" {
-		admin, err = startAdmin(*metricsAddr, reg, rt, logger)
+		admin, err = startAdmin(*metricsAddr, reg, rt, logger, nil)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "sluice run: --metrics-addr: %v\n", err)
 			return 1

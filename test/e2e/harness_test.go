@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	stopCluster()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -89,12 +90,22 @@ func (s *syncBuffer) String() string {
 func startSluice(t testing.TB, cfg string, extra ...string) *proc {
 	t.Helper()
 	dir := t.TempDir()
-	p := &proc{t: t, cfgPath: filepath.Join(dir, "sluice.cfg"), out: &syncBuffer{}, done: make(chan struct{})}
-	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o644); err != nil {
+	cfgPath := filepath.Join(dir, "sluice.cfg")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	args := append([]string{"run", "-f", p.cfgPath, "--metrics-addr", p.admin, "--access-log", "off", "--grace", "5s"}, extra...)
+	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	args := append([]string{"run", "-f", cfgPath, "--metrics-addr", admin, "--access-log", "off", "--grace", "5s"}, extra...)
+	p := startProc(t, admin, args...)
+	p.cfgPath = cfgPath
+	return p
+}
+
+// startProc runs the sluice binary with args and waits until /readyz on
+// admin answers 200.
+func startProc(t testing.TB, admin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, admin: admin, out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(sluiceBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -102,7 +113,7 @@ func startSluice(t testing.TB, cfg string, extra ...string) *proc {
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.stop)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + p.admin + "/readyz")
 		if err == nil {
@@ -117,7 +128,7 @@ func startSluice(t testing.TB, cfg string, extra ...string) *proc {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sluice not ready after 10s:\n%s", p.out.String())
+			t.Fatalf("sluice not ready after 30s:\n%s", p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,0 +1,281 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/controllers/translate"
+)
+
+// Applier takes a translated configuration live. The dataplane's Runtime is
+// one; the controller never reaches into it otherwise.
+type Applier interface {
+	Apply(*config.Config) error
+}
+
+// Options configure the controller; they mirror `sluice controller`'s flags.
+type Options struct {
+	Translate translate.Options
+	// WatchNamespace limits every namespaced watch to one namespace; empty
+	// watches all.
+	WatchNamespace string
+	// PublishStatusAddress, when set, is written into every Ingress's
+	// status; otherwise PublishService's addresses are.
+	PublishStatusAddress string
+	PublishService       types.NamespacedName
+	// LeaderElect gates status writes on holding a Lease; every replica
+	// serves traffic regardless.
+	LeaderElect    bool
+	LeaseNamespace string
+	// Identity names this replica in the Lease; empty uses the hostname.
+	Identity string
+
+	Applier    Applier
+	Registerer prometheus.Registerer
+	Logger     logr.Logger
+}
+
+// Controller watches the cluster, translates it and hands the result to the
+// Applier. Every change of a watched object enqueues the same key, so a
+// burst of changes becomes one translation.
+type Controller struct {
+	opts    Options
+	mgr     manager.Manager
+	reader  client.Reader
+	log     logr.Logger
+	metrics *metrics
+	events  *eventEmitter
+	status  *statusWriter
+	leader  *leaderElector
+
+	ready   atomic.Bool
+	kick    chan event.GenericEvent
+	applied atomic.Int64 // unix nanoseconds of the last successful apply
+}
+
+// syncKey is the only reconcile request: the whole cluster is one input.
+var syncKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "sluice"}}
+
+// New builds a controller against the API server in cfg.
+func New(cfg *rest.Config, o Options) (*Controller, error) {
+	if o.Applier == nil {
+		return nil, errors.New("controllers: no Applier")
+	}
+	if err := o.Translate.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.LeaseNamespace == "" {
+		o.LeaseNamespace = "default"
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, manager.Options{
+		Scheme:                 scheme,
+		Logger:                 o.Logger,
+		Cache:                  cacheOptions(o),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Leader election is ours (see leader.go): losing the Lease must
+		// only stop status writes, never the process and its traffic.
+		LeaderElection: false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("controller manager: %w", err)
+	}
+	c := &Controller{
+		opts:    o,
+		mgr:     mgr,
+		reader:  mgr.GetClient(),
+		log:     o.Logger.WithName("controller"),
+		metrics: newMetrics(o.Registerer),
+		kick:    make(chan event.GenericEvent, 1),
+	}
+	c.events = newEventEmitter(mgr.GetEventRecorder("sluice"), scheme)
+	c.leader = newLeaderElector(cfg, o, c.metrics, c.log)
+	c.status = newStatusWriter(mgr.GetClient(), mgr.GetAPIReader(), o, c.leader, c.log)
+	if err := c.setup(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// cacheOptions keeps the informers to what translation reads: the watched
+// namespace, and of ConfigMaps only the TCP services one.
+func cacheOptions(o Options) cache.Options {
+	co := cache.Options{ByObject: map[client.Object]cache.ByObject{}}
+	if o.WatchNamespace != "" {
+		co.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
+	}
+	if cm := o.Translate.TCPServicesConfigMap; cm.Name != "" {
+		co.ByObject[&corev1.ConfigMap{}] = cache.ByObject{
+			Namespaces: map[string]cache.Config{cm.Namespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", cm.Name),
+		}
+	}
+	return co
+}
+
+func (c *Controller) setup() error {
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{syncKey}
+	})
+	b := ctrl.NewControllerManagedBy(c.mgr).
+		Named("sluice").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptrTrue()}).
+		Watches(&networkingv1.Ingress{}, all).
+		Watches(&networkingv1.IngressClass{}, all).
+		Watches(&corev1.Service{}, all).
+		Watches(&discoveryv1.EndpointSlice{}, all).
+		WatchesRawSource(source.Channel(c.kick, all))
+	if c.opts.Translate.TCPServicesConfigMap.Name != "" {
+		b = b.Watches(&corev1.ConfigMap{}, all)
+	}
+	if err := b.Complete(c); err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	if err := c.mgr.Add(c.leader); err != nil {
+		return err
+	}
+	return c.mgr.Add(c.status)
+}
+
+func ptrTrue() *bool { t := true; return &t }
+
+// Start runs until ctx ends.
+func (c *Controller) Start(ctx context.Context) error {
+	// One translation at start, even in an empty cluster, so the table (and
+	// readiness) does not wait for a first change.
+	c.kick <- event.GenericEvent{Object: &corev1.ConfigMap{}}
+	return c.mgr.Start(ctx)
+}
+
+// Ready reports whether the caches have synced and a table built from them
+// is live.
+func (c *Controller) Ready() bool { return c.ready.Load() }
+
+// Reconcile translates the whole cluster and applies it.
+func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	start := time.Now()
+	snap, err := c.snapshot(ctx)
+	if err != nil {
+		c.metrics.syncs.WithLabelValues("failure").Inc()
+		return reconcile.Result{}, fmt.Errorf("reading the cache: %w", err)
+	}
+	res := translate.Translate(snap, c.opts.Translate)
+	c.metrics.observeSnapshot(snap)
+	c.events.emit(ctx, res.Events)
+	c.metrics.warnings.Set(float64(countWarnings(res.Events)))
+	if err := c.opts.Applier.Apply(res.Config); err != nil {
+		// The previous table keeps serving; retry with backoff.
+		c.metrics.syncs.WithLabelValues("failure").Inc()
+		c.log.Error(err, "applying the translated configuration")
+		return reconcile.Result{}, err
+	}
+	now := time.Now()
+	c.applied.Store(now.UnixNano())
+	c.metrics.lastApply.Set(float64(now.UnixNano()) / 1e9)
+	c.metrics.syncs.WithLabelValues("success").Inc()
+	c.metrics.duration.Observe(now.Sub(start).Seconds())
+	c.ready.Store(true)
+	c.status.update(res.Ingresses)
+	return reconcile.Result{}, nil
+}
+
+func countWarnings(evs []translate.Event) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type == translate.EventWarning {
+			n++
+		}
+	}
+	return n
+}
+
+// snapshot lists every watched object from the informer caches. The
+// objects are shared with the cache (no deep copy): translation only reads.
+func (c *Controller) snapshot(ctx context.Context) (*translate.Snapshot, error) {
+	var opts []client.ListOption
+	opts = append(opts, client.UnsafeDisableDeepCopy)
+	if ns := c.opts.WatchNamespace; ns != "" {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	s := &translate.Snapshot{
+		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
+		IngressClasses: map[string]*networkingv1.IngressClass{},
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+	}
+	var ings networkingv1.IngressList
+	if err := c.reader.List(ctx, &ings, opts...); err != nil {
+		return nil, err
+	}
+	for i := range ings.Items {
+		o := &ings.Items[i]
+		s.Ingresses[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
+	}
+	var classes networkingv1.IngressClassList
+	if err := c.reader.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	for i := range classes.Items {
+		s.IngressClasses[classes.Items[i].Name] = &classes.Items[i]
+	}
+	var svcs corev1.ServiceList
+	if err := c.reader.List(ctx, &svcs, opts...); err != nil {
+		return nil, err
+	}
+	for i := range svcs.Items {
+		o := &svcs.Items[i]
+		s.Services[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
+	}
+	var eps discoveryv1.EndpointSliceList
+	if err := c.reader.List(ctx, &eps, opts...); err != nil {
+		return nil, err
+	}
+	for i := range eps.Items {
+		o := &eps.Items[i]
+		s.EndpointSlices[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
+	}
+	if cm := c.opts.Translate.TCPServicesConfigMap; cm.Name != "" {
+		var m corev1.ConfigMap
+		err := c.reader.Get(ctx, cm, &m)
+		switch {
+		case err == nil:
+			s.ConfigMaps[cm] = &m
+		case client.IgnoreNotFound(err) != nil:
+			return nil, err
+		}
+	}
+	return s, nil
+}
