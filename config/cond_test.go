@@ -66,8 +66,8 @@ func TestParseCondition(t *testing.T) {
 func TestConditionsInConfig(t *testing.T) {
 	c, _ := parseOK(t, mustRead(t, "testdata/acl.cfg"))
 	f := fe(c)
-	if len(f.ACLs) != 28 {
-		t.Errorf("got %d ACLs, want 28", len(f.ACLs))
+	if len(f.ACLs) != 31 {
+		t.Errorf("got %d ACLs, want 31", len(f.ACLs))
 	}
 	if len(f.UseBackends) != 6 {
 		t.Fatalf("got %d use_backend rules, want 6", len(f.UseBackends))

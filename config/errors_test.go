@@ -216,6 +216,8 @@ func TestParseErrors(t *testing.T) {
 		{"acl hdr without name", "backend b\n acl a hdr x\n", []wantErr{{2, "acl", "needs a name: hdr(NAME)"}}},
 		{"acl hdr empty name", "backend b\n acl a hdr() x\n", []wantErr{{2, "acl", "non-empty name"}}},
 		{"acl hdr occurrence", "backend b\n acl a hdr(host,1) x\n", []wantErr{{2, "acl", "occurrence"}}},
+		{"acl host with argument", "backend b\n acl a host(x) y\n", []wantErr{{2, "acl", "takes no argument"}}},
+		{"acl host in tcp", "frontend f\n mode tcp\n bind :80\n use_backend b if { host a.example }\nbackend b\n mode tcp\n", []wantErr{{4, "use_backend", "uses host, which needs mode http"}}},
 		{"acl path with argument", "backend b\n acl a path(x) /\n", []wantErr{{2, "acl", "takes no argument"}}},
 		{"acl unbalanced", "backend b\n acl a hdr(host x\n", []wantErr{{2, "acl", "unbalanced parenthesis"}}},
 		{"acl no value", "backend b\n acl a path_beg\n", []wantErr{{2, "acl", "at least one value"}}},

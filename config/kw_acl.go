@@ -46,6 +46,15 @@ var criteria = map[string]criterion{
 	"hdr_dir": {FetchHdr, MatchDir, true, true},
 	"hdr_dom": {FetchHdr, MatchDom, true, true},
 
+	// host is sluice's own: the request's host name without its port.
+	"host":     {FetchHost, MatchStr, false, false},
+	"host_beg": {FetchHost, MatchBeg, true, false},
+	"host_end": {FetchHost, MatchEnd, true, false},
+	"host_sub": {FetchHost, MatchSub, true, false},
+	"host_reg": {FetchHost, MatchReg, true, false},
+	"host_dir": {FetchHost, MatchDir, true, false},
+	"host_dom": {FetchHost, MatchDom, true, false},
+
 	"src":    {FetchSrc, MatchIP, false, false},
 	"method": {FetchMethod, MatchStr, false, false},
 

@@ -37,6 +37,7 @@ var fetchNames = [...]string{
 	FetchMethod:   "method",
 	FetchURLParam: "url_param",
 	FetchCookie:   "req.cook",
+	FetchHost:     "host",
 }
 
 func (f Fetch) String() string { return enumName(fetchNames[:], int(f), "Fetch") }

@@ -296,7 +296,7 @@ func serverWords(s *Server) []string {
 
 // derivedCriteria are the spellings with a match suffix, preferred when
 // printing because they read like the HAProxy manual: path_beg /blog.
-var derivedCriteria = map[Fetch]string{FetchPath: "path", FetchURL: "url", FetchHdr: "hdr"}
+var derivedCriteria = map[Fetch]string{FetchPath: "path", FetchURL: "url", FetchHdr: "hdr", FetchHost: "host"}
 
 // aclWords writes an ACL without its name: criterion, flags and values.
 func aclWords(a *ACL) []string {

@@ -192,6 +192,7 @@ func (st *state) transition(up bool, cause Cause, res CheckResult) {
 		return
 	}
 	st.q.evict(st, ErrServerDown)
+	st.q.rescan()
 	// Connections kept to a server that just failed are most likely dead.
 	st.idle.drain(false)
 }

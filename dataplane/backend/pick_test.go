@@ -461,6 +461,16 @@ func TestExclude(t *testing.T) {
 			if s := p.Pick(key(1), ss[0]); s != ss[0] {
 				t.Fatalf("excluded server is the only one up: picked %v", s)
 			}
+			// Same in a larger farm, where a hash walk gives up early.
+			p = build(t, farm(algo, 1, 1, 1, 1, 1, 1, 1, 1))
+			for _, s := range p.Servers()[1:] {
+				setDown(s, true)
+			}
+			for i := range 200 {
+				if s := p.Pick(key(i), p.Servers()[0]); s != p.Servers()[0] {
+					t.Fatalf("key %d: excluded server is the only one up: picked %v", i, s)
+				}
+			}
 		})
 	}
 }

@@ -314,11 +314,21 @@ func (p *Pool) pickHash(key []byte, ex *state) *Server {
 		}
 		// A long walk means most servers are down: stop if all are.
 		if k == 2*len(p.primaries) && !p.anyPrimaryUp(ex) {
-			break
+			return p.primaryIfUp(ex)
 		}
 		i++
 	}
 	return excluded
+}
+
+// primaryIfUp returns the primary whose state is st if it is up.
+func (p *Pool) primaryIfUp(st *state) *Server {
+	for _, s := range p.primaries {
+		if s.st == st && st.flags.Load() == 0 {
+			return s
+		}
+	}
+	return nil
 }
 
 // anyPrimaryUp reports whether a primary other than ex is up.

@@ -101,6 +101,28 @@ func (q *queue) dispatch(st *state) {
 	q.mu.Unlock()
 }
 
+// rescan gives waiters not bound to a server any free slot their pool may
+// use now. Releases and servers coming up hand slots over by themselves;
+// this covers the rest: a reload raising maxconn, and a backup taking over
+// from one that went down.
+func (q *queue) rescan() {
+	if q.waiting.Load() == 0 {
+		return
+	}
+	q.mu.Lock()
+	for w := q.head; w != nil; {
+		next := w.next
+		if w.bound == nil {
+			if s := w.pool.acquireAny(); s != nil {
+				q.unlink(w)
+				w.ch <- s.st
+			}
+		}
+		w = next
+	}
+	q.mu.Unlock()
+}
+
 // evict fails the waiters bound to st.
 func (q *queue) evict(st *state, err error) {
 	if q.waiting.Load() == 0 {

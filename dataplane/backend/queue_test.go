@@ -341,3 +341,27 @@ func TestWithoutMaxConnNoQueue(t *testing.T) {
 		t.Fatalf("active %d", s.Active())
 	}
 }
+
+func TestQueueFollowsBackupTakeover(t *testing.T) {
+	// The only primary and the first backup are down or full; when the
+	// first backup goes down, the waiting request gets the second.
+	b := limited(config.BalanceRoundRobin, 1, time.Minute, 1, 1, 1)
+	b.Servers[1].Backup = true
+	b.Servers[2].Backup = true
+	b.Servers[1].Check = true
+	b.Servers[1].Inter = time.Hour
+	p := buildWith(t, RegistryOptions{Dialer: okDialer{}}, b)
+	s0, b1, b2 := p.Servers()[0], p.Servers()[1], p.Servers()[2]
+	eventually(t, 5*time.Second, "the first check", func() bool { return b1.CheckStats().Successes == 1 })
+	setDown(s0, true)
+	if got, err := p.Acquire(context.Background(), p.Pick(nil, nil)); err != nil || got != b1 {
+		t.Fatalf("got %v, %v; want the first backup", got, err)
+	}
+	ch := acquireAsync(t, p, context.Background(), p.Pick(nil, nil), false)
+	for range DefaultFall {
+		b1.ReportConnectFailure(nil)
+	}
+	if a := receive(t, ch); a.err != nil || a.s != b2 {
+		t.Fatalf("got %v, %v; want the second backup", a.s, a.err)
+	}
+}

@@ -149,6 +149,7 @@ func (r *Registry) Build(b *config.Backend) (*Pool, error) {
 			q.dispatch(s.st)
 		}
 	}
+	q.rescan()
 	return p, nil
 }
 
@@ -263,7 +264,6 @@ func (r *Registry) Sweep(live []*Pool) {
 	defer r.mu.Unlock()
 	for k, st := range r.servers {
 		if !used[st] {
-			r.retire(st)
 			delete(r.servers, k)
 		}
 	}

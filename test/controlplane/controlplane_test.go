@@ -107,6 +107,18 @@ func TestMissingBinariesNameBuildScript(t *testing.T) {
 	}
 }
 
+func TestStartFailureCarriesBothLogs(t *testing.T) {
+	_, err := New(Options{Dir: t.TempDir(), APIServerFlags: []string{"--no-such-flag"}})
+	if err == nil {
+		t.Fatal("kube-apiserver started with an unknown flag")
+	}
+	for _, want := range []string{"kube-apiserver.log", "etcd.log", "unknown flag: --no-such-flag"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("start error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
 func TestKubeconfigReachesServerOfPinnedVersion(t *testing.T) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", shared.Kubeconfig)
 	if err != nil {

@@ -77,7 +77,9 @@ func (e *env) ingressClass(name, controller string, isDefault bool) {
 	if _, err := e.cs.NetworkingV1().IngressClasses().Create(e.ctx, ic, metav1.CreateOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { _ = e.cs.NetworkingV1().IngressClasses().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	e.t.Cleanup(func() {
+		_ = e.cs.NetworkingV1().IngressClasses().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
 
 // service creates a Service with one port and an EndpointSlice (written
@@ -87,7 +89,7 @@ func (e *env) service(name string, port int32, portName string, backends ...*bac
 	e.t.Helper()
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: portName, Port: port, TargetPort: intstr.FromString(portName)}}},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: portName, Port: port, TargetPort: intstr.FromString(portName)}}},
 	}
 	if _, err := e.cs.CoreV1().Services(e.ns).Create(e.ctx, svc, metav1.CreateOptions{}); err != nil {
 		e.t.Fatal(err)
