@@ -15,23 +15,29 @@
 // # Semantics where HAProxy's manual leaves room
 //
 //   - roundrobin and static-rr both follow a precomputed smooth weighted
-//     schedule (each server's k-th turn sits at virtual time (k+½)/weight),
-//     so weights 1:2:3 give exactly 1:2:3 over every whole cycle. sluice never
-//     changes weights at run time (no slowstart, no agent), which is the only
-//     thing that separates the two in HAProxy. An unavailable server's turn
-//     goes to the next server of the schedule.
-//   - leastconn picks the lowest (active+1)/weight; ties go round-robin.
+//     schedule (nginx's smooth weighted round robin: every turn each server's
+//     credit grows by its weight, the richest is chosen and pays the total),
+//     so weights 1:2:3 give exactly 1:2:3 over every cycle, interleaved.
+//     sluice never changes weights at run time (no slowstart, no agent),
+//     which is the only thing that separates the two in HAProxy. Pick is one
+//     atomic increment; an unavailable server's turn is skipped and the next
+//     turn taken, so its share spreads over the others by weight.
+//   - leastconn picks the lowest (active+1)/weight, as HAProxy does; ties go
+//     round-robin. It scans the servers: O(servers) per pick.
 //   - random draws two servers in proportion to their weights and keeps the
-//     less loaded (HAProxy's random(2), "power of two choices").
+//     one with the lower active/weight, the first on a tie (HAProxy's
+//     random(2), "power of two choices"); an idle farm gets exactly the
+//     weighted draw.
 //   - source, uri, url_param and hdr use consistent hashing (HAProxy's
-//     hash-type consistent): a ring of points per server, about 160 per
-//     weight unit. When a server goes down only its keys move, to the next
-//     servers of the ring; when it returns they come back. Keys and ring
-//     points are hashed with a fixed function, so every sluice replica and
-//     every restart maps a key to the same server name. A missing key (nil)
-//     falls back to round robin, as HAProxy does. A hashed request is bound
-//     to its server: when that server is at maxconn the request waits in
-//     the queue for that very server.
+//     hash-type consistent), not map-based: a ring with weight*1024 points
+//     per server (fewer in farms whose weights add up past 64). When a
+//     server goes down only its keys move, to the next servers of the ring;
+//     when it returns they come back. Keys and ring points are hashed with a
+//     fixed function of bytes and server names, so every sluice replica and
+//     every restart maps a key to the same server. A missing key (nil) falls
+//     back to round robin, as in HAProxy. A hashed request is bound to its
+//     server: when that server is at maxconn the request waits in the queue
+//     for that very server.
 //   - weight 0: the server takes no load-balanced traffic at all, even when
 //     every other server is down, but still serves requests that a
 //     persistence cookie sends to it (HAProxy: "will not participate in
@@ -56,4 +62,15 @@
 //     then come within that much more, without it the whole check must fit
 //     in inter.
 //   - Passive health: see Server.ReportConnectFailure.
+//   - A server that goes down has its idle connections closed; requests
+//     queued for it alone fail at once with ErrServerDown.
+//
+// # Lifecycle
+//
+// On a reload the engine calls Build for every backend of the new table,
+// installs the table, then calls Sweep with the new table's pools. Build
+// applies new server settings (maxconn, check parameters) at once, also for
+// the previous generation still serving; a generation the engine discards
+// costs nothing but servers kept until the next Sweep. Close stops
+// everything.
 package backend

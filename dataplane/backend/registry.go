@@ -264,6 +264,7 @@ func (r *Registry) Sweep(live []*Pool) {
 	defer r.mu.Unlock()
 	for k, st := range r.servers {
 		if !used[st] {
+			r.retire(st)
 			delete(r.servers, k)
 		}
 	}
