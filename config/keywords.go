@@ -150,7 +150,6 @@ var knownKeywords = []keyword{
 	{inProxy | inDefaults, "hash-key", unsupported},
 	{inProxy | inDefaults, "fullconn", unsupported},
 	{inProxy | inDefaults, "server-template", unsupported},
-	{inProxy | inDefaults, "dynamic-cookie-key", unsupported},
 	{inProxy | inDefaults, "persist", unsupported},
 	{inProxy | inDefaults, "force-persist", unsupported},
 	{inProxy | inDefaults, "ignore-persist", unsupported},

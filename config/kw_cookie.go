@@ -7,6 +7,18 @@ import (
 
 var cookieKeywords = []keyword{
 	{beSide, "cookie", parseCookie},
+	{beSide, "dynamic-cookie-key", parseDynamicCookieKey},
+}
+
+// parseDynamicCookieKey reads `dynamic-cookie-key KEY`, the secret mixed into
+// the cookie values of `cookie ... dynamic`.
+func parseDynamicCookieKey(_ *parser, s *section, st *stmt) error {
+	args := st.args()
+	if len(args) != 1 || args[0] == "" {
+		return fmt.Errorf("expects one key")
+	}
+	s.be.DynamicCookieKey = args[0]
+	return nil
 }
 
 // ParseCookieMode reads a cookie persistence mode: insert, rewrite or prefix.

@@ -118,6 +118,9 @@ type Backend struct {
 	Timeouts Timeouts
 	Options  Options
 	Retries  int // retries on connect failure; HAProxy's default is 3
+	// DynamicCookieKey is the secret behind `cookie ... dynamic` values
+	// (`dynamic-cookie-key`).
+	DynamicCookieKey string
 	ACLs     []ACL
 
 	HTTPRequest  []HTTPRequestRule

@@ -49,6 +49,7 @@ func TestParseGlobalAndProxy(t *testing.T) {
 		{"mode http", backendSrc(" mode tcp\n mode http"), func(c *Config) any { return be(c).Mode }, ModeHTTP},
 		{"retries default", backendSrc(""), func(c *Config) any { return be(c).Retries }, 3},
 		{"retries", backendSrc(" retries 0"), func(c *Config) any { return be(c).Retries }, 0},
+		{"dynamic-cookie-key", backendSrc(" dynamic-cookie-key s3cret"), func(c *Config) any { return be(c).DynamicCookieKey }, "s3cret"},
 		{"default_backend", frontendSrc(""), func(c *Config) any { return fe(c).DefaultBackend }, "b"},
 		{"use_backend plain", frontendSrc(" use_backend b"), func(c *Config) any { return fe(c).UseBackends },
 			[]UseBackend{{Backend: "b"}}},

@@ -117,6 +117,9 @@ func (p *printer) backend(b *Backend) {
 	if c := b.Cookie; c != nil {
 		p.line(cookieWords(c)...)
 	}
+	if b.DynamicCookieKey != "" {
+		p.line("dynamic-cookie-key", quote(b.DynamicCookieKey))
+	}
 	if ch := b.Check; ch.Enabled {
 		words := []string{"option", "httpchk"}
 		switch {

@@ -425,7 +425,8 @@ func (c *httpConn) forward(t *Table, fe *frontend, be *backendRoute) (keep, move
 		return c.localReply(fe, be, reply503, "sQ"), false
 	}
 	c.log.tQueue = time.Since(now)
-	defer srv.Release()
+	// srv may change on redispatch: release whichever holds the slot.
+	defer func() { srv.Release() }()
 
 	// A request without a body can be sent again if a reused connection
 	// turns out to be dead: nothing of it reached the application.
@@ -584,7 +585,7 @@ func (c *httpConn) appendRequestHead(b []byte, fe *frontend, be *backendRoute) [
 		if h1.EqualFold(h.Name, "Host") || h1.EqualFold(h.Name, "Expect") {
 			continue
 		}
-		if h1.IsHopByHop(h.Name) || h1.ConnectionListed(req.Headers, h.Name) {
+		if h1.Drop(req.Headers, h.Name) {
 			if !(req.Upgrade && h1.EqualFold(h.Name, "Upgrade")) {
 				continue
 			}
@@ -722,7 +723,13 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 	mode := resp.BodyMode(c.method())
 	keepServer := !resp.Close && !be.serverClose && mode != h1.BodyUntilClose
 	keepClient := c.canKeepAlive() && mode != h1.BodyUntilClose
-	c.out = c.appendResponseHead(c.out[:0], be, srv, p, mode, keepClient)
+	// An HTTP/1.0 client cannot read chunked framing: it gets the body
+	// de-chunked, delimited by the end of the connection.
+	dechunk := mode == h1.BodyChunked && c.req.Minor == 0
+	if dechunk {
+		keepClient = false
+	}
+	c.out = c.appendResponseHead(c.out[:0], be, srv, p, mode, keepClient, dechunk)
 
 	headLen := resp.HeadLen
 	var sent int64
@@ -751,7 +758,11 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 		sent, err = c.writeClient(fe)
 		if err == nil {
 			var m int64
-			m, err = h1.CopyChunked(c.conn, u.br)
+			if dechunk {
+				m, err = h1.CopyDechunked(c.conn, u.br)
+			} else {
+				m, err = h1.CopyChunked(c.conn, u.br)
+			}
 			sent += m
 		}
 	case h1.BodyUntilClose:
@@ -810,7 +821,7 @@ func (c *httpConn) collectRespEdits(rules []respRule) {
 }
 
 // appendResponseHead writes the head sent to the client.
-func (c *httpConn) appendResponseHead(b []byte, be *backendRoute, srv *backend.Server, p *persistence, mode h1.BodyMode, keep bool) []byte {
+func (c *httpConn) appendResponseHead(b []byte, be *backendRoute, srv *backend.Server, p *persistence, mode h1.BodyMode, keep, dechunk bool) []byte {
 	resp := &c.resp
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(resp.Status), 10)
@@ -821,8 +832,12 @@ func (c *httpConn) appendResponseHead(b []byte, be *backendRoute, srv *backend.S
 	serverSetOurs := false
 	for i := range resp.Headers {
 		h := &resp.Headers[i]
-		if h1.IsHopByHop(h.Name) || h1.ConnectionListed(resp.Headers, h.Name) {
-			continue
+		if h1.Drop(resp.Headers, h.Name) {
+			// A coding other than chunked is relayed as received: the body
+			// is passed through until the server closes.
+			if !(resp.Coded && h1.EqualFold(h.Name, "Transfer-Encoding")) {
+				continue
+			}
 		}
 		if c.respEditedAway(h.Name) {
 			continue
@@ -857,7 +872,7 @@ func (c *httpConn) appendResponseHead(b []byte, be *backendRoute, srv *backend.S
 			}
 		}
 	}
-	if mode == h1.BodyChunked {
+	if mode == h1.BodyChunked && !dechunk {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
 	for _, e := range c.respEdits {

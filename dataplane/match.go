@@ -36,6 +36,12 @@ type condTerm struct {
 	group  []*matcher
 }
 
+// fetchVersion is the request's HTTP version ("1.0" or "1.1"); only the
+// predefined ACLs HTTP_1.0 and HTTP_1.1 use it.
+const fetchVersion = config.Fetch(-1)
+
+var versions = [2][]byte{[]byte("1.0"), []byte("1.1")}
+
 // request is what matching needs to know about a request; it lives inside the
 // per-connection state and is reset, not reallocated, for every request.
 type request struct {
@@ -124,6 +130,8 @@ func (m *matcher) eval(r *request) bool {
 		return m.test(r.h.Target)
 	case config.FetchMethod:
 		return m.test(r.h.Method)
+	case fetchVersion:
+		return m.test(versions[r.h.Minor&1])
 	case config.FetchHost:
 		h := r.hostName()
 		if h == nil {
@@ -423,6 +431,10 @@ func predefinedACL(name string) []*matcher {
 		return method("CONNECT")
 	case "METH_TRACE":
 		return method("TRACE")
+	case "HTTP_1.0":
+		return []*matcher{{fetch: fetchVersion, match: config.MatchStr, vals: [][]byte{[]byte("1.0")}}}
+	case "HTTP_1.1":
+		return []*matcher{{fetch: fetchVersion, match: config.MatchStr, vals: [][]byte{[]byte("1.1")}}}
 	}
 	return nil
 }

@@ -137,6 +137,8 @@ func TestConditions(t *testing.T) {
 		{"same-name ORed", &config.Condition{Or: [][]config.Term{{term("static", false)}}}, "GET /a.js HTTP/1.1\r\nHost: x\r\n\r\n", true},
 		{"anonymous", &config.Condition{Or: [][]config.Term{{inline("/exact")}}}, "GET /exact HTTP/1.1\r\nHost: x\r\n\r\n", true},
 		{"predefined METH_GET", &config.Condition{Or: [][]config.Term{{term("METH_GET", false)}}}, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", true},
+		{"predefined HTTP_1.1", &config.Condition{Or: [][]config.Term{{term("HTTP_1.1", false)}}}, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true},
+		{"predefined HTTP_1.0", &config.Condition{Or: [][]config.Term{{term("HTTP_1.0", false)}}}, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", false},
 		{"predefined FALSE", &config.Condition{Or: [][]config.Term{{term("FALSE", false)}}}, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", false},
 	}
 	for _, c := range cases {

@@ -2,6 +2,8 @@ package backend
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -161,7 +163,7 @@ func (r *Registry) apply(st *state, b *config.Backend, cs *config.Server) *Serve
 		Addr:     st.key.addr,
 		Weight:   cs.Weight,
 		Backup:   cs.Backup,
-		Cookie:   cs.Cookie,
+		Cookie:   serverCookie(b, cs, st.key.addr),
 		MaxConn:  cs.MaxConn,
 		Disabled: cs.Disabled,
 		Checked:  cs.Check && !cs.Disabled,
@@ -409,4 +411,16 @@ func validateServer(s *config.Server) error {
 		return errors.New("negative check parameter")
 	}
 	return nil
+}
+
+// serverCookie is the server's persistence cookie value: its `cookie`, or
+// with `cookie ... dynamic` and none given, one derived from the backend's
+// dynamic-cookie-key and the server's address, as HAProxy does, so every
+// replica and every restart agrees on it without configuration.
+func serverCookie(b *config.Backend, cs *config.Server, addr string) string {
+	if cs.Cookie != "" || b.Cookie == nil || !b.Cookie.Dynamic {
+		return cs.Cookie
+	}
+	sum := sha256.Sum256([]byte(b.DynamicCookieKey + "\x00" + addr))
+	return hex.EncodeToString(sum[:8])
 }

@@ -230,3 +230,38 @@ func TestCloseStopsEverything(t *testing.T) {
 	}
 	r.Close() // twice is fine
 }
+
+func TestDynamicCookie(t *testing.T) {
+	reg := NewRegistry(RegistryOptions{})
+	defer reg.Close()
+	build := func(key string) *Pool {
+		p, err := reg.Build(&config.Backend{Name: "dyn", DynamicCookieKey: key,
+			Cookie: &config.Cookie{Name: "S", Mode: config.CookieInsert, Dynamic: true},
+			Servers: []config.Server{
+				{Name: "a", Host: "127.0.0.1", Port: 8001, Weight: 1},
+				{Name: "b", Host: "127.0.0.1", Port: 8002, Weight: 1},
+				{Name: "c", Host: "127.0.0.1", Port: 8003, Weight: 1, Cookie: "fixed"},
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := build("k1")
+	a, b, c := p.Servers()[0], p.Servers()[1], p.Servers()[2]
+	if len(a.Cookie) != 16 || a.Cookie == b.Cookie {
+		t.Fatalf("dynamic cookies %q, %q: want distinct 16-hex values", a.Cookie, b.Cookie)
+	}
+	if c.Cookie != "fixed" {
+		t.Fatalf("explicit cookie replaced: %q", c.Cookie)
+	}
+	if got := p.ByCookie([]byte(a.Cookie)); got != a {
+		t.Fatalf("ByCookie(dynamic value) = %v", got)
+	}
+	if again := build("k1").Servers()[0].Cookie; again != a.Cookie {
+		t.Fatalf("dynamic cookie not stable: %q then %q", a.Cookie, again)
+	}
+	if other := build("k2").Servers()[0].Cookie; other == a.Cookie {
+		t.Fatal("dynamic cookie ignores the key")
+	}
+}

@@ -194,6 +194,14 @@ func TestChunkedBothWaysAndExpectContinue(t *testing.T) {
 		t.Fatalf("chunked round trip: body %q TE(req)=%q TE(resp)=%v", body, resp.Header.Get("X-TE"), resp.TransferEncoding)
 	}
 
+	// An HTTP/1.0 client gets the chunked response de-chunked, ended by
+	// the close of the connection.
+	got := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET /echo HTTP/1.0\r\n\r\n")
+	head, body10, _ := strings.Cut(got, "\r\n\r\n")
+	if !strings.HasPrefix(head, "HTTP/1.1 200") || strings.Contains(strings.ToLower(head), "transfer-encoding") || body10 != "[][][]" {
+		t.Fatalf("HTTP/1.0 client: head %q body %q", head, body10)
+	}
+
 	// Expect: 100-continue with curl: the body must arrive, without curl's
 	// one-second wait for the 100.
 	start := time.Now()
