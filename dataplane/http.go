@@ -202,12 +202,9 @@ func (c *httpConn) route(t *Table, fe *frontend) (keep, moved bool) {
 	if r := c.applyReqRules(fe.reqRules); r != nil {
 		return c.ruleReply(fe, nil, r), false
 	}
-	be := fe.defaultBE
-	for i := range fe.switching {
-		if fe.switching[i].cond.eval(&c.rv) {
-			be = fe.switching[i].be
-			break
-		}
+	be := fe.selectBackend(&c.rv)
+	if be == nil {
+		be = fe.defaultBE
 	}
 	if be == nil {
 		// No use_backend matched and there is no default_backend: HAProxy answers 503.

@@ -77,7 +77,7 @@ type frontend struct {
 	acls       *aclScope
 	reqRules   []reqRule
 	respRules  []respRule
-	switching  []switchRule
+	switching  []switchBlock
 	defaultBE  *backendRoute
 	metrics    *frontendMetrics
 }
@@ -161,6 +161,7 @@ func compileFrontend(f *config.Frontend, backends map[string]*backendRoute, m *M
 	if fe.respRules, err = compileRespRules(f.HTTPResponse, scope); err != nil {
 		return nil, err
 	}
+	var rules []switchRule
 	for _, ub := range f.UseBackends {
 		be, ok := backends[ub.Backend]
 		if !ok {
@@ -170,8 +171,9 @@ func compileFrontend(f *config.Frontend, backends map[string]*backendRoute, m *M
 		if err != nil {
 			return nil, fmt.Errorf("use_backend %s: %w", ub.Backend, err)
 		}
-		fe.switching = append(fe.switching, switchRule{cond: c, be: be})
+		rules = append(rules, switchRule{cond: c, be: be})
 	}
+	fe.switching = buildSwitching(rules)
 	if f.DefaultBackend != "" {
 		be, ok := backends[f.DefaultBackend]
 		if !ok {
