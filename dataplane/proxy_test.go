@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"sync/atomic"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
