@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,10 @@ type Controller struct {
 
 	ready   atomic.Bool
 	kick    chan event.GenericEvent
+	changes changeSet
+	// last is the translation serving now; only Reconcile touches it
+	// (MaxConcurrentReconciles is 1).
+	last    *translate.Result
 	applied atomic.Int64 // unix nanoseconds of the last successful apply
 }
 
@@ -146,19 +151,21 @@ func cacheOptions(o Options) cache.Options {
 }
 
 func (c *Controller) setup() error {
-	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{syncKey}
+	full := c.enqueue(func(client.Object) { c.changes.markFull() })
+	endpoints := c.enqueue(func(o client.Object) {
+		svc := o.GetLabels()[discoveryv1.LabelServiceName]
+		c.changes.markService(types.NamespacedName{Namespace: o.GetNamespace(), Name: svc})
 	})
 	b := ctrl.NewControllerManagedBy(c.mgr).
 		Named("sluice").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptrTrue()}).
-		Watches(&networkingv1.Ingress{}, all).
-		Watches(&networkingv1.IngressClass{}, all).
-		Watches(&corev1.Service{}, all).
-		Watches(&discoveryv1.EndpointSlice{}, all).
-		WatchesRawSource(source.Channel(c.kick, all))
+		Watches(&networkingv1.Ingress{}, full).
+		Watches(&networkingv1.IngressClass{}, full).
+		Watches(&corev1.Service{}, full).
+		Watches(&discoveryv1.EndpointSlice{}, endpoints).
+		WatchesRawSource(source.Channel(c.kick, full))
 	if c.opts.Translate.TCPServicesConfigMap.Name != "" {
-		b = b.Watches(&corev1.ConfigMap{}, all)
+		b = b.Watches(&corev1.ConfigMap{}, full)
 	}
 	if err := b.Complete(c); err != nil {
 		return fmt.Errorf("controller: %w", err)
@@ -170,6 +177,46 @@ func (c *Controller) setup() error {
 }
 
 func ptrTrue() *bool { t := true; return &t }
+
+// enqueue records what changed and asks for the one sync.
+func (c *Controller) enqueue(record func(client.Object)) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		record(o)
+		return []reconcile.Request{syncKey}
+	})
+}
+
+// changeSet is what changed since the last sync: everything (full), or only
+// the EndpointSlices of some Services, which is cheaper to follow.
+type changeSet struct {
+	mu       sync.Mutex
+	full     bool
+	services map[types.NamespacedName]bool
+}
+
+func (s *changeSet) markFull() {
+	s.mu.Lock()
+	s.full = true
+	s.mu.Unlock()
+}
+
+func (s *changeSet) markService(k types.NamespacedName) {
+	s.mu.Lock()
+	if s.services == nil {
+		s.services = map[types.NamespacedName]bool{}
+	}
+	s.services[k] = true
+	s.mu.Unlock()
+}
+
+// take returns and clears the pending changes.
+func (s *changeSet) take() (full bool, services map[types.NamespacedName]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	full, services = s.full, s.services
+	s.full, s.services = false, nil
+	return full, services
+}
 
 // Start runs until ctx ends.
 func (c *Controller) Start(ctx context.Context) error {
@@ -183,32 +230,73 @@ func (c *Controller) Start(ctx context.Context) error {
 // is live.
 func (c *Controller) Ready() bool { return c.ready.Load() }
 
-// Reconcile translates the whole cluster and applies it.
+// Reconcile translates the cluster and applies it. When only EndpointSlices
+// changed since the last applied translation, only the backends of their
+// Services are looked up again.
 func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	start := time.Now()
-	snap, err := c.snapshot(ctx)
-	if err != nil {
+	full, services := c.changes.take()
+	fail := func(err error) (reconcile.Result, error) {
+		// Whatever was pending is still pending: next time, do it all.
+		c.changes.markFull()
 		c.metrics.syncs.WithLabelValues("failure").Inc()
-		return reconcile.Result{}, fmt.Errorf("reading the cache: %w", err)
-	}
-	res := translate.Translate(snap, c.opts.Translate)
-	c.metrics.observeSnapshot(snap)
-	c.events.emit(ctx, res.Events)
-	c.metrics.warnings.Set(float64(countWarnings(res.Events)))
-	if err := c.opts.Applier.Apply(res.Config); err != nil {
-		// The previous table keeps serving; retry with backoff.
-		c.metrics.syncs.WithLabelValues("failure").Inc()
-		c.log.Error(err, "applying the translated configuration")
 		return reconcile.Result{}, err
 	}
+	incremental := !full && c.last != nil
+	kind := "full"
+	if incremental {
+		kind = "endpoints"
+	}
+	snap, err := c.snapshot(ctx, incremental)
+	if err != nil {
+		return fail(fmt.Errorf("reading the cache: %w", err))
+	}
+	var res translate.Result
+	if incremental {
+		res = translate.RefreshEndpoints(*c.last, snap, services)
+	} else {
+		res = translate.Translate(snap, c.opts.Translate)
+		c.metrics.observeSnapshot(snap)
+		c.events.emit(ctx, res.Events)
+		c.metrics.warnings.Set(float64(countWarnings(res.Events)))
+	}
+	if err := c.opts.Applier.Apply(res.Config); err != nil {
+		// The previous table keeps serving; retry with backoff.
+		c.log.Error(err, "applying the translated configuration")
+		return fail(err)
+	}
+	c.last = &res
 	now := time.Now()
 	c.applied.Store(now.UnixNano())
 	c.metrics.lastApply.Set(float64(now.UnixNano()) / 1e9)
 	c.metrics.syncs.WithLabelValues("success").Inc()
-	c.metrics.duration.Observe(now.Sub(start).Seconds())
+	c.metrics.duration.WithLabelValues(kind).Observe(now.Sub(start).Seconds())
 	c.ready.Store(true)
-	c.status.update(res.Ingresses)
+	if !incremental {
+		c.status.update(res.Ingresses)
+	}
 	return reconcile.Result{}, nil
+}
+
+// listEndpoints fills in the Services and EndpointSlices.
+func (c *Controller) listEndpoints(ctx context.Context, s *translate.Snapshot, opts []client.ListOption) error {
+	var svcs corev1.ServiceList
+	if err := c.reader.List(ctx, &svcs, opts...); err != nil {
+		return err
+	}
+	for i := range svcs.Items {
+		o := &svcs.Items[i]
+		s.Services[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
+	}
+	var eps discoveryv1.EndpointSliceList
+	if err := c.reader.List(ctx, &eps, opts...); err != nil {
+		return err
+	}
+	for i := range eps.Items {
+		o := &eps.Items[i]
+		s.EndpointSlices[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
+	}
+	return nil
 }
 
 func countWarnings(evs []translate.Event) int {
@@ -223,7 +311,7 @@ func countWarnings(evs []translate.Event) int {
 
 // snapshot lists every watched object from the informer caches. The
 // objects are shared with the cache (no deep copy): translation only reads.
-func (c *Controller) snapshot(ctx context.Context) (*translate.Snapshot, error) {
+func (c *Controller) snapshot(ctx context.Context, endpointsOnly bool) (*translate.Snapshot, error) {
 	var opts []client.ListOption
 	opts = append(opts, client.UnsafeDisableDeepCopy)
 	if ns := c.opts.WatchNamespace; ns != "" {
@@ -235,6 +323,9 @@ func (c *Controller) snapshot(ctx context.Context) (*translate.Snapshot, error) 
 		Services:       map[types.NamespacedName]*corev1.Service{},
 		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
 		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+	}
+	if endpointsOnly {
+		return s, c.listEndpoints(ctx, s, opts)
 	}
 	var ings networkingv1.IngressList
 	if err := c.reader.List(ctx, &ings, opts...); err != nil {
@@ -251,21 +342,8 @@ func (c *Controller) snapshot(ctx context.Context) (*translate.Snapshot, error) 
 	for i := range classes.Items {
 		s.IngressClasses[classes.Items[i].Name] = &classes.Items[i]
 	}
-	var svcs corev1.ServiceList
-	if err := c.reader.List(ctx, &svcs, opts...); err != nil {
+	if err := c.listEndpoints(ctx, s, opts); err != nil {
 		return nil, err
-	}
-	for i := range svcs.Items {
-		o := &svcs.Items[i]
-		s.Services[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
-	}
-	var eps discoveryv1.EndpointSliceList
-	if err := c.reader.List(ctx, &eps, opts...); err != nil {
-		return nil, err
-	}
-	for i := range eps.Items {
-		o := &eps.Items[i]
-		s.EndpointSlices[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
 	}
 	if cm := c.opts.Translate.TCPServicesConfigMap; cm.Name != "" {
 		var m corev1.ConfigMap

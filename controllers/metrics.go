@@ -9,7 +9,7 @@ import (
 // metrics are the controller's Prometheus series.
 type metrics struct {
 	syncs     *prometheus.CounterVec
-	duration  prometheus.Histogram
+	duration  *prometheus.HistogramVec
 	objects   *prometheus.GaugeVec
 	warnings  prometheus.Gauge
 	lastApply prometheus.Gauge
@@ -21,11 +21,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_controller_syncs_total", Help: "Translations of the cluster applied to the dataplane, by result.",
 		}, []string{"result"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_controller_sync_duration_seconds",
-			Help:    "Time from reading the caches to the new table serving.",
+			Help:    "Time from reading the caches to the new table serving, by kind of sync (full, or endpoints only).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}),
+		}, []string{"kind"}),
 		objects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_controller_objects", Help: "Objects seen in the last translation, by kind.",
 		}, []string{"kind"}),

@@ -167,6 +167,7 @@ func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, where 
 	name := t.backendName(sp, bs, ing.Name)
 	if _, ok := t.backends[name]; !ok {
 		t.backends[name] = bs.backend(name, servers)
+		t.sources[name] = sp
 	}
 	return name, true
 }

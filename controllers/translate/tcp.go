@@ -75,6 +75,7 @@ func (t *translator) tcpFrontends() []*config.Frontend {
 		backend := newBackend(fmt.Sprintf("%s_%s_%s_%s", name, svc.target.namespace, svc.target.service, svc.target.port), config.ModeTCP)
 		backend.Servers = slices.Clone(servers)
 		t.backends[backend.Name] = backend
+		t.sources[backend.Name] = svc.target
 		out = append(out, &config.Frontend{
 			Name:           name,
 			Mode:           config.ModeTCP,

@@ -107,6 +107,10 @@ type Result struct {
 	// Ingresses are the Ingresses of our class, sorted; the controller
 	// writes their status.
 	Ingresses []types.NamespacedName
+
+	// sources maps each backend built from a Service port to that port, so
+	// RefreshEndpoints can find the backends an EndpointSlice change touches.
+	sources map[string]servicePort
 }
 
 // Names of the objects Translate creates itself.
@@ -138,7 +142,7 @@ func Translate(s *Snapshot, o Options) Result {
 	}
 	slices.SortFunc(cfg.Backends, func(a, b *config.Backend) int { return cmp.Compare(a.Name, b.Name) })
 
-	res := Result{Config: cfg, Events: t.events.sorted()}
+	res := Result{Config: cfg, Events: t.events.sorted(), sources: t.sources}
 	for _, ing := range ours {
 		res.Ingresses = append(res.Ingresses, types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
 	}
@@ -163,6 +167,7 @@ type translator struct {
 	defaultBackend string
 
 	backends map[string]*config.Backend
+	sources  map[string]servicePort
 	families map[servicePort]*backendFamily
 	resolved map[servicePort]resolved
 }
@@ -178,6 +183,7 @@ func newTranslator(s *Snapshot, o Options) *translator {
 		claims:   map[routeKey]*networkingv1.Ingress{},
 		backends: map[string]*config.Backend{},
 		families: map[servicePort]*backendFamily{},
+		sources:  map[string]servicePort{},
 		resolved: map[servicePort]resolved{},
 	}
 	for _, es := range s.EndpointSlices {

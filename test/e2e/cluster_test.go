@@ -221,6 +221,17 @@ func TestControllerServesIngress(t *testing.T) {
 		ing, err := e.cs.NetworkingV1().Ingresses(e.ns).Get(e.ctx, "site", metav1.GetOptions{})
 		return err == nil && len(ing.Status.LoadBalancer.Ingress) == 1 && ing.Status.LoadBalancer.Ingress[0].IP == "127.0.0.9"
 	})
+	// An EndpointSlice-only change: web's endpoints move to a new server,
+	// and the sync that follows is the incremental one.
+	web2 := startBackend(t, "web2", "127.0.0.4", nil)
+	e.endpoints("web", "http", web2)
+	waitFor(t, 10*time.Second, "traffic to follow the endpoints", func() bool {
+		_, by := hostGet(t, addr, "foo.example", "/")
+		return by == "web2"
+	})
+	if n := p.metric(`sluice_controller_sync_duration_seconds_count{kind="endpoints"}`); n == "" || n == "0" {
+		t.Errorf("endpoint change did not take the incremental path (count %q)", n)
+	}
 	resp, err := http.Get("http://" + p.admin + "/debug/config")
 	if err != nil {
 		t.Fatal(err)

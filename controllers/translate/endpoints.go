@@ -1,0 +1,60 @@
+package translate
+
+import (
+	"slices"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// RefreshEndpoints is the translation of a change that touched only the
+// EndpointSlices of the given Services: prev's configuration with the servers
+// of the backends behind those Services looked up again in s. No Ingress is
+// translated again, and every other backend, frontend and event is prev's
+// own. s must differ from the snapshot behind prev only in EndpointSlices.
+func RefreshEndpoints(prev Result, s *Snapshot, services map[types.NamespacedName]bool) Result {
+	if prev.Config == nil || len(services) == 0 {
+		return prev
+	}
+	t := &translator{snap: s, slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
+	for _, es := range s.EndpointSlices {
+		if es == nil {
+			continue
+		}
+		k := types.NamespacedName{Namespace: es.Namespace, Name: es.Labels[discoveryv1.LabelServiceName]}
+		if services[k] {
+			t.slices[k] = append(t.slices[k], es)
+		}
+	}
+	for _, list := range t.slices {
+		slices.SortFunc(list, func(a, b *discoveryv1.EndpointSlice) int { return compareString(a.Name, b.Name) })
+	}
+	cfg := *prev.Config
+	cfg.Backends = slices.Clone(prev.Config.Backends)
+	for i, b := range cfg.Backends {
+		sp, ok := prev.sources[b.Name]
+		if !ok || !services[types.NamespacedName{Namespace: sp.namespace, Name: sp.service}] {
+			continue
+		}
+		servers, _ := t.lookup(sp)
+		nb := *b
+		nb.Servers = slices.Clone(servers)
+		if nb.Cookie != nil {
+			setCookies(nb.Servers)
+		}
+		cfg.Backends[i] = &nb
+	}
+	out := prev
+	out.Config = &cfg
+	return out
+}
+
+func compareString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
