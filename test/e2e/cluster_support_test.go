@@ -283,9 +283,6 @@ func startLoad(t *testing.T, addr, host, path string, maxReqs int64, maxDur time
 				break
 			}
 			l.one(client, addr, host, path)
-			// A short pause leaves the 2 cores to the API server and the
-			// controller, whose reaction is what the tests measure.
-			time.Sleep(500 * time.Microsecond)
 		}
 		l.mu.Lock()
 		l.reachedBound = true

@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// TestClusterEndpointsFollowUnderLoad scales a Service up and down and
+// walks its endpoints through not ready and terminating while a request
+// loop runs on its route: traffic follows each change within a bounded wait
+// and not one request fails. Pods are stopped only after the slice no
+// longer lists them, as a terminating pod keeps serving until then.
+func TestClusterEndpointsFollowUnderLoad(t *testing.T) {
+	e := newEnv(t, "endpoints")
+	pool := startPool(t, nil, "a", "b", "c")
+	a, b, c := pool[0], pool[1], pool[2]
+	e.service("app", 80, "http", a)
+	e.ingress("app", nil, rule{"app.example", "/", networkingv1.PathTypePrefix, "app", 80})
+	_, addr := e.controller("--leader-elect=false")
+	expectRoutes(t, addr, 10*time.Second, want{"app.example", "/", 200, "a"})
+
+	load := startLoad(t, addr, "app.example", "/", 200000, 60*time.Second)
+	const follow = 10 * time.Second
+	const quiet = 100 // requests in a row that a removed endpoint must not see
+
+	// Scale up.
+	e.setEndpoints("app", "http", readyEP(a), readyEP(b), readyEP(c))
+	load.waitTrafficTo(t, "b", follow)
+	load.waitTrafficTo(t, "c", follow)
+
+	// b fails its readiness probe; c's pod is being deleted.
+	e.setEndpoints("app", "http", readyEP(a), notReadyEP(b), readyEP(c))
+	load.waitNoTrafficTo(t, b, quiet, follow)
+	e.setEndpoints("app", "http", readyEP(a), notReadyEP(b), terminatingEP(c))
+	load.waitNoTrafficTo(t, c, quiet, follow)
+	load.waitTrafficTo(t, "a", follow)
+
+	// b is ready again; c's pod is gone from the slice, then exits.
+	e.setEndpoints("app", "http", readyEP(a), readyEP(b))
+	load.waitTrafficTo(t, "b", follow)
+	c.close()
+
+	// Scale down to b alone; a exits once it gets no more traffic.
+	e.setEndpoints("app", "http", readyEP(b))
+	load.waitNoTrafficTo(t, a, quiet, follow)
+	a.close()
+	load.waitTrafficTo(t, "b", follow)
+
+	load.finish("endpoint changes under load")
+	if load.total.Load() < 500 {
+		t.Errorf("only %d requests ran: the loop did not cover the changes", load.total.Load())
+	}
+}
