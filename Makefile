@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 15s
 
-.PHONY: all build demo test unit race fuzz vet bench clean controlplane
+.PHONY: all build demo test unit race fuzz vet bench bench-scale clean controlplane
 
 all: build
 
@@ -44,7 +44,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCopyChunked$$' -fuzztime=$(FUZZTIME) ./dataplane/h1
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./config ./dataplane/...
+	$(GO) test -run='^$$' -bench=. -benchmem ./config ./dataplane/... ./controllers/...
+
+# The controller against a real API server with 1, 1,000 and 10,000
+# Ingresses (SLUICE_SCALE_SIZES to change): start-up to ready, change to
+# serving, memory.
+bench-scale: controlplane
+	$(GO) test -run='^$$' -bench=ControllerScale -benchtime=1x -timeout=60m ./test/scale
 
 clean:
 	rm -rf $(BIN)
