@@ -449,3 +449,31 @@ func tcpAsk(addr, line string) (string, error) {
 	defer c.close()
 	return c.say(line)
 }
+
+// expectSpread polls host+path until each of the named backends has
+// answered it with 200, within d.
+func expectSpread(t *testing.T, addr string, d time.Duration, host, path string, names ...string) {
+	t.Helper()
+	seen := map[string]bool{}
+	missing := func() []string {
+		var out []string
+		for _, n := range names {
+			if !seen[n] {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(d)
+	for len(missing()) > 0 {
+		if time.Now().After(deadline) {
+			t.Errorf("%s%s: after %v, never served by %v (served by %v)", host, path, d, missing(), seen)
+			return
+		}
+		if resp, err := tryGet(addr, host, path, nil); err == nil && resp.StatusCode == 200 {
+			seen[resp.Header.Get("X-Served-By")] = true
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
