@@ -27,6 +27,9 @@ import (
 // defaultControlAddr is where the demo listens for scale and annotate.
 const defaultControlAddr = "127.0.0.1:10255"
 
+// errStarting answers changes that arrive before the cluster is up.
+var errStarting = errors.New("the demo is still starting; try again once it prints its commands")
+
 // badRequest marks errors in what the user asked, answered 400.
 type badRequest struct{ error }
 
@@ -122,6 +125,10 @@ func changeCmd(cmd string, args []string) int {
 func (d *demo) serveControl(ln net.Listener) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /scale", func(w http.ResponseWriter, r *http.Request) {
+		if !d.live.Load() {
+			d.answer(w, "", errStarting)
+			return
+		}
 		n, err := strconv.Atoi(r.FormValue("replicas"))
 		if err != nil {
 			d.answer(w, "", badRequest{fmt.Errorf("replicas %q is not a number", r.FormValue("replicas"))})
@@ -131,6 +138,10 @@ func (d *demo) serveControl(ln net.Listener) *http.Server {
 		d.answer(w, msg, err)
 	})
 	mux.HandleFunc("POST /annotate", func(w http.ResponseWriter, r *http.Request) {
+		if !d.live.Load() {
+			d.answer(w, "", errStarting)
+			return
+		}
 		msg, err := d.annotate(r.Context(), r.FormValue("ingress"), r.FormValue("key"), r.FormValue("value"), r.FormValue("remove") == "true")
 		d.answer(w, msg, err)
 	})
@@ -143,8 +154,11 @@ func (d *demo) answer(w http.ResponseWriter, msg string, err error) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err != nil {
 		code := http.StatusInternalServerError
-		if errors.As(err, new(badRequest)) {
+		switch {
+		case errors.As(err, new(badRequest)):
 			code = http.StatusBadRequest
+		case errors.Is(err, errStarting):
+			code = http.StatusServiceUnavailable
 		}
 		http.Error(w, err.Error(), code)
 		fmt.Fprintf(d.out, "change refused: %v\n", err)

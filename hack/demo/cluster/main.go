@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,7 +68,9 @@ func main() {
 		os.Exit(2)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// SIGHUP too: closing the terminal should stop the demo as cleanly as
+	// Ctrl-C does.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	go func() {
 		<-ctx.Done()
@@ -136,7 +139,8 @@ type demo struct {
 	sluice      *process
 	client      *http.Client
 
-	mu sync.Mutex // serializes changes; guards ex.slices
+	mu   sync.Mutex  // serializes changes; guards ex.slices
+	live atomic.Bool // the cluster and sluice are up: changes may come
 }
 
 func (d *demo) logf(format string, args ...any) {
@@ -168,7 +172,10 @@ func (d *demo) run(ctx context.Context) (err error) {
 	}
 
 	var stops []func()
+	started := false // anything at all
+	stopControl := func() {}
 	defer func() {
+		stopControl()
 		for _, stop := range slices.Backward(stops) {
 			stop()
 		}
@@ -179,7 +186,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 		if d.workDir != "" {
 			_ = os.RemoveAll(d.workDir)
 		}
-		if len(stops) > 0 {
+		if started {
 			d.logf("stopped everything it started")
 		}
 	}()
@@ -189,7 +196,16 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return fmt.Errorf("-control: %w", err)
 	}
 	control := d.serveControl(ln)
-	stops = append(stops, func() { _ = control.Close() })
+	started = true
+	// Stopped before anything else, once a change under way is done, so that
+	// no backend a change starts outlives the fleet.
+	stopControl = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if control.Shutdown(ctx) != nil {
+			_ = control.Close()
+		}
+	}
 
 	var eps []endpoint
 	for _, svc := range slices.Sorted(maps.Keys(d.ex.slices)) {
@@ -232,19 +248,23 @@ func (d *demo) run(ctx context.Context) (err error) {
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: ownSource.AsSlice()}}).DialContext,
 	}}
 	defer d.client.CloseIdleConnections()
-	if err := d.startSluice(ctx); err != nil {
+	err = d.startSluice(ctx)
+	if d.sluice != nil { // started, ready or not
+		stops = append(stops, func() {
+			if err := d.sluice.stop(10 * time.Second); err != nil {
+				d.logf("%v", err)
+				return
+			}
+			d.logf("stopped sluice (PID %d)", d.sluice.cmd.Process.Pid)
+		})
+	}
+	if err != nil {
 		return err
 	}
-	stops = append(stops, func() {
-		if err := d.sluice.stop(10 * time.Second); err != nil {
-			d.logf("%v", err)
-			return
-		}
-		d.logf("stopped sluice (PID %d)", d.sluice.cmd.Process.Pid)
-	})
 	if err := d.waitServing(ctx); err != nil {
 		return err
 	}
+	d.live.Store(true)
 
 	tries, err := d.tries(ctx)
 	if err != nil {

@@ -144,9 +144,27 @@ func assertStopped(t *testing.T, d *demo, held ...string) {
 	}
 }
 
+// removeKept removes the directory a failed demo keeps for its logs,
+// after logging the end of sluice's.
+func removeKept(t *testing.T, d *demo) {
+	t.Cleanup(func() {
+		if d.workDir == "" {
+			return
+		}
+		if _, err := os.Stat(d.workDir); err != nil {
+			return
+		}
+		if d.sluice != nil {
+			t.Log(d.sluice.tail(40))
+		}
+		os.RemoveAll(d.workDir)
+	})
+}
+
 func TestCheck(t *testing.T) {
 	var out syncBuffer
 	d := newDemo(testOptions(t, &out, true, buildSluice(t)))
+	removeKept(t, d)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := d.run(ctx)
@@ -174,6 +192,7 @@ func TestCheck(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	var out syncBuffer
 	d := newDemo(testOptions(t, &out, false, buildSluice(t)))
+	removeKept(t, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

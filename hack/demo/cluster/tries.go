@@ -226,8 +226,8 @@ func (d *demo) tries(ctx context.Context) ([]try, error) {
 			},
 		},
 		try{
-			cmd:  "curl -s " + m + "/metrics | grep ^sluice_server_http_requests_total",
-			note: "requests per server",
+			cmd:  "curl -s " + m + "/metrics | grep 'sluice_server_http_requests_total.*2xx'",
+			note: "answers per server",
 			check: func(ctx context.Context) error {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, m+"/metrics", nil)
 				if err != nil {
@@ -242,7 +242,7 @@ func (d *demo) tries(ctx context.Context) ([]try, error) {
 				if err != nil {
 					return err
 				}
-				if want := `sluice_server_http_requests_total{backend="demo_web_80"`; !strings.Contains(string(body), want) {
+				if want := `sluice_server_http_requests_total{backend="demo_web_80",code="2xx"`; !strings.Contains(string(body), want) {
 					return fmt.Errorf("no %s in /metrics", want)
 				}
 				return nil

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"net/netip"
 	"net/url"
 	"reflect"
@@ -217,5 +219,22 @@ func TestPrefixWriter(t *testing.T) {
 	}
 	if want := "access: 127.0.0.1:5 GET /a\naccess: 127.0.0.1:6 GET /b\n"; b.String() != want {
 		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestChangeBeforeLive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	d := newDemo(options{out: &out})
+	srv := d.serveControl(ln)
+	defer srv.Close()
+	for _, args := range [][]string{{"scale", "web", "1"}, {"annotate", "shop", "a=b"}} {
+		_, err := sendControl(context.Background(), ln.Addr().String(), args[0], args[1:])
+		if err == nil || !strings.Contains(err.Error(), "still starting") {
+			t.Errorf("%v before the cluster is up: %v, want a still-starting error", args, err)
+		}
 	}
 }
