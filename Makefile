@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 15s
 
-.PHONY: all build demo test unit race fuzz vet bench bench-scale clean controlplane
+.PHONY: all build demo demo-cluster test unit race fuzz vet bench bench-scale clean controlplane
 
 all: build
 
@@ -18,6 +18,13 @@ build:
 # Runs sluice on hack/demo/seed.cfg in front of four demo backends.
 demo: build
 	BIN=$(BIN) hack/demo/run.sh
+
+# Runs `sluice controller` against a real kube-apiserver and etcd on 127.0.0.1
+# serving hack/demo/cluster/example.yaml (the control plane is built once by
+# hack/controlplane/build.sh); prints curl commands; Ctrl-C stops everything.
+demo-cluster: build controlplane
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/demo-cluster ./hack/demo/cluster
+	$(BIN)/demo-cluster -sluice $(BIN)/sluice
 
 # Every test: vet, unit and integration tests, the race detector on the
 # dataplane, end-to-end tests against the built binary, bounded fuzzing.
