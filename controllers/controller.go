@@ -19,6 +19,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -26,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -159,7 +161,11 @@ func (c *Controller) setup() error {
 	b := ctrl.NewControllerManagedBy(c.mgr).
 		Named("sluice").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptrTrue()}).
-		Watches(&networkingv1.Ingress{}, full).
+		// Our own status writes must not trigger a translation: an Ingress
+		// update matters when its spec (generation), annotations or labels
+		// change.
+		Watches(&networkingv1.Ingress{}, full, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&networkingv1.IngressClass{}, full).
 		Watches(&corev1.Service{}, full).
 		Watches(&discoveryv1.EndpointSlice{}, endpoints).
