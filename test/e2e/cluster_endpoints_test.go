@@ -11,11 +11,12 @@ import (
 // walks its endpoints through not ready and terminating while a request
 // loop runs on its route: traffic follows each change within a bounded wait
 // and not one request fails. Pods are stopped only after the slice no
-// longer lists them, as a terminating pod keeps serving until then.
+// longer lists them, as a terminating pod keeps serving until then. A
+// Service's endpoints may span several EndpointSlices.
 func TestClusterEndpointsFollowUnderLoad(t *testing.T) {
 	e := newEnv(t, "endpoints")
-	pool := startPool(t, nil, "a", "b", "c")
-	a, b, c := pool[0], pool[1], pool[2]
+	pool := startPool(t, nil, "a", "b", "c", "d")
+	a, b, c, d := pool[0], pool[1], pool[2], pool[3]
 	e.service("app", 80, "http", a)
 	e.ingress("app", nil, rule{"app.example", "/", networkingv1.PathTypePrefix, "app", 80})
 	_, addr := e.controller("--leader-elect=false")
@@ -47,6 +48,18 @@ func TestClusterEndpointsFollowUnderLoad(t *testing.T) {
 	load.waitNoTrafficTo(t, a, quiet, follow)
 	a.close()
 	load.waitTrafficTo(t, "b", follow)
+
+	// The Service's endpoints move to a second EndpointSlice, then the
+	// first one goes, as when the EndpointSlice controller rebalances.
+	e.setSlice("app", "app-2", "http", readyEP(d))
+	load.waitTrafficTo(t, "d", follow)
+	load.waitTrafficTo(t, "b", follow)
+	if err := e.cp.DeleteEndpointSlice(e.ctx, e.ns, "app-1"); err != nil {
+		t.Fatal(err)
+	}
+	load.waitNoTrafficTo(t, b, quiet, follow)
+	b.close()
+	load.waitTrafficTo(t, "d", follow)
 
 	load.finish("endpoint changes under load")
 	if load.total.Load() < 500 {

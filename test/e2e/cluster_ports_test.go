@@ -17,7 +17,8 @@ import (
 // TestClusterNamedServicePorts routes through named ports: an Ingress
 // backend that names the Service port, and a Service whose targetPort is a
 // name, which only the EndpointSlice (its port named like the Service port)
-// resolves to a number.
+// resolves to a number; and the Services a route can only find later: an
+// ExternalName one, one created after its Ingress.
 func TestClusterNamedServicePorts(t *testing.T) {
 	e := newEnv(t, "ports")
 	web := startBackend(t, "web", "127.0.0.2", nil)
@@ -32,6 +33,16 @@ func TestClusterNamedServicePorts(t *testing.T) {
 	e.putSlice("app", map[string]*backend{"http": web, "admin": admin})
 	e.createService("plain", svcPort("", 8080, intstr.FromInt32(int32(portOf(t, plain)))))
 	e.putSlice("plain", map[string]*backend{"": plain})
+
+	// An ExternalName Service lists no ports: the Ingress's port number is
+	// the port of the external name.
+	ext := startBackend(t, "ext", "127.0.0.1", nil)
+	if _, err := e.cs.CoreV1().Services(e.ns).Create(e.ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "ext"},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	byName := func(svc, port string) networkingv1.IngressBackend {
 		return networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: svc, Port: networkingv1.ServiceBackendPort{Name: port}}}
@@ -54,6 +65,7 @@ func TestClusterNamedServicePorts(t *testing.T) {
 			"/by-number": byNumber("app", 81),
 			"/admin":     byName("app", "admin"),
 			"/plain":     byNumber("plain", 8080),
+			"/ext":       byNumber("ext", int32(portOf(t, ext))),
 		})}},
 	})
 	// An Ingress names the Service's port, never the pods': "web-port" is
@@ -77,6 +89,7 @@ func TestClusterNamedServicePorts(t *testing.T) {
 		want{"ports.example", "/by-number", 200, "admin"},
 		want{"ports.example", "/admin", 200, "admin"},
 		want{"ports.example", "/plain", 200, "plain"},
+		want{"ports.example", "/ext", 200, "ext"},
 		want{"bad.ports.example", "/target-name", 503, ""},
 		want{"bad.ports.example", "/no-such", 503, ""},
 	)
@@ -89,6 +102,24 @@ func TestClusterNamedServicePorts(t *testing.T) {
 	if w := e.warningsAbout("ports"); len(w) > 0 {
 		t.Errorf("the good Ingress got warnings: %q", w)
 	}
+
+	// An Ingress may come before its Service: 503 until the Service and
+	// its endpoints exist, then served.
+	late := startBackend(t, "late", "127.0.0.4", nil)
+	e.createIngress(&networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: "late"},
+		Spec: networkingv1.IngressSpec{IngressClassName: &e.class, Rules: []networkingv1.IngressRule{paths("late.example", map[string]networkingv1.IngressBackend{
+			"/": byName("late", "http"),
+		})}},
+	})
+	expectRoutes(t, addr, 10*time.Second, want{"late.example", "/", 503, ""})
+	waitFor(t, 10*time.Second, "a ServiceNotFound warning on late", func() bool {
+		return strings.Contains(strings.Join(e.warningsAbout("late"), "\n"), "ServiceNotFound")
+	})
+	e.createService("late", svcPort("http", 80, intstr.FromString("http")))
+	expectRoutes(t, addr, 10*time.Second, want{"late.example", "/", 503, ""})
+	e.putSlice("late", map[string]*backend{"http": late})
+	expectRoutes(t, addr, 10*time.Second, want{"late.example", "/", 200, "late"})
 
 	// The pods' named port moves (a new container port number): the
 	// EndpointSlice says so and the route follows, with no change to the

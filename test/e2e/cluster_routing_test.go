@@ -61,7 +61,8 @@ func TestClusterIngressDocExamples(t *testing.T) {
 		{"Foo.Bar.COM:80", "/bar/", 200, "service2"},
 
 		{"paths.example", "/exact", 200, "exact"},
-		{"paths.example", "/exact/", 200, "root"}, // Exact: no trailing slash
+		{"paths.example", "/exact?q=/x", 200, "exact"}, // the query is not part of the path
+		{"paths.example", "/exact/", 200, "root"},      // Exact: no trailing slash
 		{"paths.example", "/exactly", 200, "root"},
 		{"paths.example", "/foo", 200, "exact"}, // Exact beats Prefix at equal length
 		{"paths.example", "/foo/", 200, "prefix"},

@@ -81,8 +81,15 @@ func terminatingEP(b *backend) endpoint { return endpoint{b.addr, epTerminating}
 // writes) with eps, whose port is published under portName.
 func (e *env) setEndpoints(svc, portName string, eps ...endpoint) {
 	e.t.Helper()
+	e.setSlice(svc, svc+"-1", portName, eps...)
+}
+
+// setSlice writes the Service's EndpointSlice named slice; a Service may
+// have several.
+func (e *env) setSlice(svc, sliceName, portName string, eps ...endpoint) {
+	e.t.Helper()
 	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: svc + "-1", Namespace: e.ns, Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		ObjectMeta:  metav1.ObjectMeta{Name: sliceName, Namespace: e.ns, Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 	}
 	var port int32
