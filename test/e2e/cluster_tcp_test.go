@@ -16,6 +16,7 @@ import (
 // TestClusterTCPServicesConfigMap drives the TCP services ConfigMap
 // through a round trip: a new key opens its port and relays to the
 // Service's endpoints, a new target repoints it, a removed key closes it,
+// a key added again reopens it, the relay follows the Service's endpoints,
 // and none of this disturbs the other port or a connection open on it.
 func TestClusterTCPServicesConfigMap(t *testing.T) {
 	e := newEnv(t, "tcp")
@@ -80,7 +81,7 @@ func TestClusterTCPServicesConfigMap(t *testing.T) {
 
 	// Remove port 1's key: the port closes.
 	delete(cm.Data, strconv.Itoa(p1))
-	if _, err = cms.Update(e.ctx, cm, metav1.UpdateOptions{}); err != nil {
+	if cm, err = cms.Update(e.ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "port 1 to close", func() bool {
@@ -98,6 +99,18 @@ func TestClusterTCPServicesConfigMap(t *testing.T) {
 	if !relaysTo(addr2, "echo-b")() {
 		t.Error("new connections to port 2 fail after port 1 was removed")
 	}
+
+	// The key comes back: the port opens again; then the Service's
+	// endpoints change and the relay follows them.
+	cm.Data[strconv.Itoa(p1)] = e.ns + "/echo-a:7000"
+	if cm, err = cms.Update(e.ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "port 1 open again, relaying to echo-a", relaysTo(addr1, "echo-a"))
+	echoC := startEcho(t, "echo-c", "127.0.0.4", 0)
+	e.setEndpoints("echo-a", "tcp", endpoint{addr: echoC.addr})
+	waitFor(t, 10*time.Second, "port 1 following echo-a's endpoints to echo-c", relaysTo(addr1, "echo-c"))
+	checkHeld("after port 1 came back")
 	// The HTTP listener is untouched by all this.
 	if resp, err := tryGet(httpAddr, "nothing.example", "/", nil); err != nil || resp.StatusCode != 404 {
 		t.Errorf("HTTP listener after the TCP changes: %v %v", resp, err)
