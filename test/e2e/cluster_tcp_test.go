@@ -70,6 +70,20 @@ func TestClusterTCPServicesConfigMap(t *testing.T) {
 		}
 	}
 	checkHeld("before any change")
+	// One on port 1 too: established connections outlive the changes of
+	// their own port (as across an HAProxy reload), on their old target.
+	held1, err := dialLine(addr1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held1.close()
+	checkHeld1 := func(when string) {
+		t.Helper()
+		if got, err := held1.say(when); err != nil || got != "echo-a: "+when {
+			t.Fatalf("%s: the connection open on port 1 answered %q, %v", when, got, err)
+		}
+	}
+	checkHeld1("before any change")
 
 	// Repoint port 1.
 	cm.Data[strconv.Itoa(p1)] = e.ns + "/echo-b:7000"
@@ -78,6 +92,7 @@ func TestClusterTCPServicesConfigMap(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "port 1 repointed to echo-b", relaysTo(addr1, "echo-b"))
 	checkHeld("after port 1 was repointed")
+	checkHeld1("after port 1 was repointed")
 
 	// Remove port 1's key: the port closes.
 	delete(cm.Data, strconv.Itoa(p1))
@@ -96,6 +111,7 @@ func TestClusterTCPServicesConfigMap(t *testing.T) {
 		return true
 	})
 	checkHeld("after port 1 was removed")
+	checkHeld1("after port 1 was removed")
 	if !relaysTo(addr2, "echo-b")() {
 		t.Error("new connections to port 2 fail after port 1 was removed")
 	}
