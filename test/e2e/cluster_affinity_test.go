@@ -39,7 +39,7 @@ func affinityHandler(appCookie string) http.HandlerFunc {
 // annotation families and in the three modes: the cookie's attributes,
 // stickiness (also across changes to the other endpoints), what the server
 // sees of the cookie, and redispatch once the sticky endpoint leaves the
-// EndpointSlice.
+// EndpointSlice; two replicas agree on every cookie.
 func TestClusterCookieAffinity(t *testing.T) {
 	e := newEnv(t, "affinity")
 	cases := []affinityCase{
@@ -120,14 +120,18 @@ func TestClusterCookieAffinity(t *testing.T) {
 		e.ingress(c.name, c.annotations, rule{c.name + ".example", "/", networkingv1.PathTypePrefix, c.name, 80})
 	}
 	_, addr := e.controller("--leader-elect=false")
+	// A second replica: cookie values name endpoints, not a replica's
+	// state, so a client may land on either.
+	_, replica := e.controller("--leader-elect=false")
 	for _, c := range cases {
 		expectSpread(t, addr, 10*time.Second, c.name+".example", "/", c.name+"-a", c.name+"-b")
+		expectSpread(t, replica, 10*time.Second, c.name+".example", "/", c.name+"-a", c.name+"-b")
 	}
 	if t.Failed() {
 		t.FailNow()
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, e, addr, pools[c.name]) })
+		t.Run(c.name, func(t *testing.T) { c.run(t, e, []string{addr, replica}, pools[c.name]) })
 	}
 }
 
@@ -171,7 +175,10 @@ func (c affinityCase) ask(t *testing.T, addr, v string) (string, *http.Cookie, *
 	return resp.Header.Get("X-Served-By"), set, resp
 }
 
-func (c affinityCase) run(t *testing.T, e *env, addr string, pool []*backend) {
+// run checks one case; addrs are the HTTP addresses of the replicas, the
+// first one taking the requests that need no particular replica.
+func (c affinityCase) run(t *testing.T, e *env, addrs []string, pool []*backend) {
+	addr := addrs[0]
 	// Without a cookie, the balancer spreads requests and each answer sets
 	// a cookie naming its server; each server has its own value.
 	byServer := map[string]string{} // backend name -> cookie value
@@ -200,7 +207,7 @@ func (c affinityCase) run(t *testing.T, e *env, addr string, pool []*backend) {
 	stick := func(what string) {
 		t.Helper()
 		for i := 0; i < 20; i++ {
-			by, ck, resp := c.ask(t, addr, v)
+			by, ck, resp := c.ask(t, addrs[i%len(addrs)], v)
 			if by != sticky {
 				t.Fatalf("%s: request %d with %s=%s went to %s, want %s", what, i, c.cookie, v, by, sticky)
 			}
@@ -241,7 +248,7 @@ func (c affinityCase) run(t *testing.T, e *env, addr string, pool []*backend) {
 	// The sticky endpoint leaves the slice (its pod is still running): a
 	// request with its cookie goes elsewhere, answered, with a fresh cookie.
 	e.setEndpoints(c.name, "http", readyEP(pool[1]), readyEP(third))
-	var moved string
+	var moved, fresh string
 	waitFor(t, 10*time.Second, "redispatch away from "+sticky, func() bool {
 		by, ck, resp := c.ask(t, addr, v)
 		if by == sticky {
@@ -253,13 +260,23 @@ func (c affinityCase) run(t *testing.T, e *env, addr string, pool []*backend) {
 		if want, ok := byServer[by]; ok && c.serverPart(ck.Value) != c.serverPart(want) {
 			t.Fatalf("redispatched to %s with cookie %q, want its value %q", by, ck.Value, want)
 		}
-		moved = by
+		moved, fresh = by, ck.Value
 		return true
 	})
+	for _, a := range addrs {
+		waitFor(t, 10*time.Second, "every replica to redispatch", func() bool {
+			by, _, _ := c.ask(t, a, v)
+			return by != sticky
+		})
+	}
 	for i := 0; i < 10; i++ {
-		if by, _, _ := c.ask(t, addr, v); by == sticky {
+		if by, _, _ := c.ask(t, addrs[i%len(addrs)], v); by == sticky {
 			t.Fatalf("request %d with the stale cookie went back to %s", i, sticky)
 		}
+		// The fresh cookie sticks to the server that set it.
+		if by, _, _ := c.ask(t, addrs[i%len(addrs)], fresh); by != moved || c.serverPart(fresh) == "" {
+			t.Fatalf("request %d with the fresh cookie %q went to %s, want %s", i, fresh, by, moved)
+		}
 	}
-	t.Logf("%s: sticky to %s (%s=%s), redispatched to %s", c.name, sticky, c.cookie, v, moved)
+	t.Logf("%s: sticky to %s (%s=%s), redispatched to %s (%s=%s)", c.name, sticky, c.cookie, v, moved, c.cookie, fresh)
 }
