@@ -71,6 +71,18 @@ func TestClusterBadAnnotationEvent(t *testing.T) {
 		t.Errorf("Ingress good got warnings: %q", w)
 	}
 
+	// The two Ingresses need two backends for one Service: an endpoint
+	// change reaches both.
+	other := map[string]*backend{"a": pool[1], "b": pool[0]}[sticky]
+	e.setEndpoints("app", "http", readyEP(other))
+	waitFor(t, 10*time.Second, "good.example redispatched to "+other.name, func() bool {
+		resp, err := tryGet(addr, "good.example", "/", hdr)
+		return err == nil && resp.StatusCode == 200 && resp.Header.Get("X-Served-By") == other.name
+	})
+	expectRoutes(t, addr, 10*time.Second, want{"bad.example", "/", 200, other.name}, want{"bad.example", "/", 200, other.name})
+	e.setEndpoints("app", "http", readyEP(pool[0]), readyEP(pool[1]))
+	expectSpread(t, addr, 10*time.Second, "bad.example", "/", "a", "b")
+
 	// Once the value is valid it applies: source hashing sends every
 	// request from 127.0.0.1 to one server.
 	ing := e.getIngress("bad")
