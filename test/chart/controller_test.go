@@ -180,6 +180,47 @@ func TestControllerWatchNamespace(t *testing.T) {
 	checkLeastPrivilege(t, s, sa, auditOf(t, "system:serviceaccount:"+s.namespace+":"+sa, "sluice/"))
 }
 
+// TestControllerFixedStatus runs a release without leader election and
+// with a fixed status address: the chart leaves out the Lease and published
+// Service permissions, and the controller does without them.
+func TestControllerFixedStatus(t *testing.T) {
+	k := cluster(t)
+	s := scenarioNamed("fixed-status")
+	r := install(t, k, s)
+	ctx := context.Background()
+	const app = "fixed-apps"
+	k.namespace(t, app)
+	// ingressClass.create is false: the class is someone else's object.
+	ic := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: s.class}, Spec: networkingv1.IngressClassSpec{Controller: "sluice.dev/ingress-controller"}}
+	if _, err := k.cs.NetworkingV1().IngressClasses().Create(ctx, ic, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k.service(t, app, "web", 80, "http", httpBackend(t, "fixed-web", "127.0.0.6"))
+	k.ingress(t, app, "web", s.class, "fixed.example", "web")
+	k.ingress(t, app, "broken", s.class, "broken.fixed.example", "ghost")
+
+	p := startController(t, k, s, r)
+	sa := get[*appsv1.Deployment](t, r, "Deployment", s.fullname).Spec.Template.Spec.ServiceAccountName
+	p.waitServes(t, "fixed.example", "fixed-web\n")
+	waitFor(t, 20*time.Second, "the fixed status address", func() bool {
+		ing, err := k.cs.NetworkingV1().Ingresses(app).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && len(ing.Status.LoadBalancer.Ingress) == 1 && ing.Status.LoadBalancer.Ingress[0].IP == "203.0.113.10"
+	})
+	k.toggleGhost(t, p, app)
+	k.waitSeries(t, k.waitEvent(t, app, "Ingress", "broken"))
+	if _, err := k.cs.CoordinationV1().Leases(s.namespace).Get(ctx, "sluice-"+s.class+"-leader", metav1.GetOptions{}); err == nil {
+		t.Error("a Lease exists with leader election off")
+	}
+	probe := k.probeClient(t, s, sa)
+	_, err := probe.CoordinationV1().Leases(s.namespace).Get(ctx, "sluice-"+s.class+"-leader", metav1.GetOptions{})
+	forbidden(t, "get the Lease with leader election off", err)
+	_, err = probe.CoreV1().Services(s.namespace).Get(ctx, s.fullname, metav1.GetOptions{})
+	forbidden(t, "get the Service when it is not published", err)
+
+	p.finish(t, s)
+	checkLeastPrivilege(t, s, sa, auditOf(t, "system:serviceaccount:"+s.namespace+":"+sa, "sluice/"), "list")
+}
+
 // finish stops the controller as the kubelet would and checks that it
 // drained and exited cleanly, without a permission error in its log.
 func (p *controllerProc) finish(t *testing.T, s scenario) {

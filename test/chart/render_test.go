@@ -120,6 +120,7 @@ func TestValuesRejected(t *testing.T) {
 		{"bad image digest", "image:\n  digest: latest\n", "/image/digest"},
 		{"resources typo", "controller:\n  resources:\n    limit:\n      cpu: 1\n", "limit"},
 		{"probe typo", "controller:\n  readinessProbe:\n    period: 3\n", "period"},
+		{"ServiceMonitor without the metrics Service", "controller:\n  metrics:\n    service:\n      enabled: false\n    serviceMonitor:\n      enabled: true\n", "needs controller.metrics.service.enabled"},
 		{"bad scrape interval", "controller:\n  metrics:\n    serviceMonitor:\n      interval: often\n", "interval"},
 	}
 	for _, h := range helms {

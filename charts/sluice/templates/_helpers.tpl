@@ -163,6 +163,9 @@ of the controller's own ports.
 {{- if and $c.service.enabled (not $c.service.enableHttp) (not $c.service.enableHttps) (not .Values.tcp) }}
 {{- fail "controller.service exposes no port: enable HTTP or HTTPS, or add tcp services" }}
 {{- end }}
+{{- if and $c.metrics.serviceMonitor.enabled (not $c.metrics.service.enabled) }}
+{{- fail "controller.metrics.serviceMonitor.enabled needs controller.metrics.service.enabled: the ServiceMonitor selects that Service" }}
+{{- end }}
 {{- if and (eq $c.service.type "ClusterIP") $c.service.externalTrafficPolicy }}
 {{- fail "controller.service.externalTrafficPolicy needs type LoadBalancer or NodePort" }}
 {{- end }}
