@@ -103,6 +103,9 @@ func makefileBuild(t testing.TB) string {
 			}
 		}
 		if strings.HasPrefix(line, "\t") && strings.Contains(line, " build ") && strings.HasSuffix(strings.TrimSpace(line), "./cmd/sluice") {
+			if build != "" {
+				t.Fatalf("Makefile builds ./cmd/sluice twice:\n%s\n%s", build, line)
+			}
 			build = strings.TrimSpace(line)
 		}
 	}
