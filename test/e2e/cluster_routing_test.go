@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,20 @@ func TestClusterIngressDocExamples(t *testing.T) {
 		want{"foo.com", "/", 404, ""},
 		want{"unknown.example", "/", 404, ""},
 	)...)
+
+	// On the wire: an absolute-form request target names the host, whatever
+	// Host says (RFC 9112 3.2.2); two Host headers are refused; a trailing
+	// dot does not make another host.
+	for _, c := range []struct{ raw, status, by string }{
+		{"GET http://foo.bar.com/foo HTTP/1.1\r\nHost: lm.example\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ", "service1"},
+		{"GET /foo HTTP/1.1\r\nHost: foo.bar.com\r\nHost: lm.example\r\nConnection: close\r\n\r\n", "HTTP/1.1 400 ", ""},
+		{"GET /foo HTTP/1.1\r\nHost: foo.bar.com.\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ", "service1"},
+	} {
+		got := rawExchange(t, addr, c.raw)
+		if !strings.HasPrefix(got, c.status) || (c.by != "") != strings.Contains(got, "X-Served-By: "+c.by+"\r\n") {
+			t.Errorf("%q answered %q, want %s from %q", c.raw, got, c.status, c.by)
+		}
+	}
 
 	// Name-based virtual hosting, with a rule without host that takes the
 	// requests of every other host.
