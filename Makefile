@@ -3,11 +3,11 @@ GO       ?= go
 BIN      ?= bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# The one build command: the Dockerfile runs the same (see test/packaging).
+# The one build command: the Dockerfile runs the same (see test/chart).
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 15s
 
-.PHONY: all build demo demo-cluster test unit race fuzz vet bench bench-scale clean controlplane
+.PHONY: all build demo demo-cluster test unit race fuzz vet bench bench-scale clean controlplane helm chart
 
 all: build
 
@@ -28,7 +28,7 @@ demo-cluster: build controlplane
 
 # Every test: vet, unit and integration tests, the race detector on the
 # dataplane, end-to-end tests against the built binary, bounded fuzzing.
-test: vet controlplane unit race fuzz
+test: vet controlplane helm chart unit race fuzz
 
 # A real kube-apiserver and etcd, built from Go modules once and cached
 # under $HOME/.cache/sluice (6-15 minutes the first time on 2 cores).
@@ -38,8 +38,18 @@ controlplane:
 vet:
 	$(GO) vet ./...
 
+# Helm 3 and 4, built from Go modules once and cached under
+# $HOME/.cache/sluice/helm (4-7 minutes the first time on 2 cores).
+helm:
+	hack/helm/install.sh
+
+# The Helm chart, the Dockerfile and least-privilege RBAC, against a real
+# kube-apiserver.
+chart: controlplane helm
+	$(GO) test -count=1 ./test/chart/
+
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/test/chart$$')
 
 race:
 	$(GO) test -race -count=1 ./dataplane/...
