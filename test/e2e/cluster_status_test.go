@@ -57,7 +57,8 @@ func (p *proc) statusPatches() int {
 // TestClusterStatusPublishService writes Ingress status from a published
 // Service, under leader election: the leader holds the Lease named after the
 // class in POD_NAMESPACE and writes status, only when it changes; a second
-// replica serves traffic and writes nothing.
+// replica serves traffic and writes nothing until the leader stops and
+// hands the Lease over.
 func TestClusterStatusPublishService(t *testing.T) {
 	e := newEnv(t, "status")
 	t.Setenv("POD_NAMESPACE", e.ns)
@@ -160,5 +161,28 @@ func TestClusterStatusPublishService(t *testing.T) {
 	}
 	if l, err := e.cs.CoordinationV1().Leases(e.ns).Get(e.ctx, lease, metav1.GetOptions{}); err != nil || *l.Spec.HolderIdentity != "sluice-0" {
 		t.Errorf("Lease after the second replica started: %v %v", l, err)
+	}
+
+	// The leader stops and hands the Lease over; the other replica writes
+	// status from then on.
+	stopped := time.Now()
+	leader.stop()
+	// Within the Lease's duration (15s) and a retry period or two, whether
+	// or not the leader released the Lease on its way out.
+	waitFor(t, 25*time.Second, "Lease taken over by sluice-1", func() bool {
+		l, err := e.cs.CoordinationV1().Leases(e.ns).Get(e.ctx, lease, metav1.GetOptions{})
+		return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == "sluice-1"
+	})
+	t.Logf("Lease handed over %v after the leader was stopped", time.Since(stopped).Round(100*time.Millisecond))
+	if pub, err = e.cs.CoreV1().Services(e.ns).Get(e.ctx, "sluice", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pub.Spec.ExternalIPs = []string{"192.0.2.12"}
+	if _, err = e.cs.CoreV1().Services(e.ns).Update(e.ctx, pub, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus("site", "192.0.2.12|")
+	if got := follower.metric("sluice_controller_leader"); got != "1" {
+		t.Errorf("sluice_controller_leader of the new leader = %q", got)
 	}
 }
