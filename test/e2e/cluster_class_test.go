@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -12,7 +13,7 @@ import (
 // takes: spec.ingressClassName, the legacy kubernetes.io/ingress.class
 // annotation, Ingresses without class only while our IngressClass is the
 // default, and never those of another class, which get neither traffic nor
-// status.
+// status, nor those of a namespace outside --watch-namespace.
 func TestClusterIngressClassSelection(t *testing.T) {
 	e := newEnv(t, "classes")
 	other := "other-classes"
@@ -34,11 +35,23 @@ func TestClusterIngressClassSelection(t *testing.T) {
 		t.Fatalf("no-class got spec.ingressClassName %q at creation: another IngressClass is the default", *noClass.Spec.IngressClassName)
 	}
 
+	// Our class in a namespace the controller does not watch.
+	elsewhere := e.ns + "-elsewhere"
+	if _, err := e.cs.CoreV1().Namespaces().Create(e.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: elsewhere}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	outside := ingressObj("outside", &e.class, nil, rule{"outside.example", "/", prefix, "web", 80})
+	outside.Namespace = elsewhere
+	if _, err := e.cs.NetworkingV1().Ingresses(elsewhere).Create(e.ctx, outside, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	p, addr := e.controller("--leader-elect=false", "--publish-status-address", "127.0.0.9,lb.classes.example")
 	const published = "127.0.0.9|,|lb.classes.example"
 	notOurs := []want{
 		{"other-field.example", "/", 404, ""},
 		{"other-annotation.example", "/", 404, ""},
+		{"outside.example", "/", 404, ""},
 	}
 	expectRoutes(t, addr, 10*time.Second, append(notOurs,
 		want{"field.example", "/", 200, "web"},
@@ -95,6 +108,11 @@ func TestClusterIngressClassSelection(t *testing.T) {
 		if got := statusAddrs(e.getIngress(name)); got != "" {
 			t.Errorf("Ingress %s of class %s got status %q", name, other, got)
 		}
+	}
+	if ing, err := e.cs.NetworkingV1().Ingresses(elsewhere).Get(e.ctx, "outside", metav1.GetOptions{}); err != nil {
+		t.Error(err)
+	} else if got := statusAddrs(ing); got != "" {
+		t.Errorf("Ingress %s/outside, in a namespace not watched, got status %q", elsewhere, got)
 	}
 	if got := p.metric(`sluice_controller_objects{kind="Ingress"}`); got != "5" {
 		t.Errorf("controller sees %q Ingresses, want 5 (all of the namespace, whatever their class)", got)
