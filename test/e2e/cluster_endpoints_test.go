@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -11,11 +13,20 @@ import (
 // walks its endpoints through not ready and terminating while a request
 // loop runs on its route: traffic follows each change within a bounded wait
 // and not one request fails. Pods are stopped only after the slice no
-// longer lists them, as a terminating pod keeps serving until then. A
-// Service's endpoints may span several EndpointSlices.
+// longer lists them, as a terminating pod keeps serving until then; a
+// request in flight on a departing endpoint completes. A Service's
+// endpoints may span several EndpointSlices.
 func TestClusterEndpointsFollowUnderLoad(t *testing.T) {
 	e := newEnv(t, "endpoints")
-	pool := startPool(t, nil, "a", "b", "c", "d")
+	// /slow requests announce which backend took them, then take a while.
+	slowOn := make(chan string, 16)
+	pool := startPool(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			slowOn <- w.Header().Get("X-Served-By")
+			time.Sleep(700 * time.Millisecond)
+		}
+		fmt.Fprint(w, "ok")
+	}, "a", "b", "c", "d")
 	a, b, c, d := pool[0], pool[1], pool[2], pool[3]
 	e.service("app", 80, "http", a)
 	e.ingress("app", nil, rule{"app.example", "/", networkingv1.PathTypePrefix, "app", 80})
@@ -43,9 +54,39 @@ func TestClusterEndpointsFollowUnderLoad(t *testing.T) {
 	load.waitTrafficTo(t, "b", follow)
 	c.close()
 
-	// Scale down to b alone; a exits once it gets no more traffic.
+	// Scale down to b alone while a request is in flight on a: it
+	// finishes, and a exits once it gets no more traffic.
+	slow := make(chan string, 8)
+	launched := 0
+	for onA := false; !onA; {
+		if launched == cap(slow) {
+			t.Fatalf("%d slow requests, none on a", launched)
+		}
+		launched++
+		go func() {
+			resp, err := tryGet(addr, "app.example", "/slow", nil)
+			if err != nil {
+				slow <- err.Error()
+				return
+			}
+			slow <- fmt.Sprintf("%d from %s", resp.StatusCode, resp.Header.Get("X-Served-By"))
+		}()
+		select {
+		case on := <-slowOn:
+			onA = on == "a"
+		case got := <-slow:
+			t.Fatalf("a slow request ended before reaching a backend: %s", got)
+		case <-time.After(5 * time.Second):
+			t.Fatal("a slow request reached no backend in 5s")
+		}
+	}
 	e.setEndpoints("app", "http", readyEP(b))
 	load.waitNoTrafficTo(t, a, quiet, follow)
+	for i := 0; i < launched; i++ {
+		if got := <-slow; got != "200 from a" && got != "200 from b" {
+			t.Errorf("a slow request in flight while a left the slice: %s", got)
+		}
+	}
 	a.close()
 	load.waitTrafficTo(t, "b", follow)
 
