@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,7 +49,18 @@ func (e *eventEmitter) emit(_ context.Context, evs []translate.Event) {
 		default:
 			ref.APIVersion = "v1"
 		}
-		e.rec.Eventf(ref, nil, ev.Type, ev.Reason, "Translate", "%s", ev.Message)
+		// The events API folds events of one object, type, reason and action
+		// into one, whatever their notes say: an action per message keeps two
+		// different problems of the same kind apart.
+		e.rec.Eventf(ref, nil, ev.Type, ev.Reason, actionFor(ev.Message), "%s", ev.Message)
 	}
 	e.seen = now
+}
+
+// actionFor names the translation step an event is about, distinct per
+// message (the events API requires a short machine-readable action).
+func actionFor(msg string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(msg))
+	return fmt.Sprintf("Translate-%08x", h.Sum32())
 }

@@ -126,16 +126,26 @@ func controllerCmd(args []string) int {
 
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	stopped := false
 	select {
 	case s := <-sig:
 		logger.Info("shutting down", "signal", s.String(), "grace", grace.String())
 	case err := <-done:
+		stopped = true
 		if err != nil {
 			logger.Error("controller stopped", "error", err)
 		}
 	}
 	admin.setReady(false)
 	cancel()
+	if !stopped {
+		// Let the controller release its Lease, so another replica takes
+		// over status writes at once rather than after the Lease expires.
+		select {
+		case <-done:
+		case <-time.After(*grace):
+		}
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), *grace)
 	err = rt.Shutdown(sctx)
 	scancel()

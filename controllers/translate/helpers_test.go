@@ -241,7 +241,9 @@ var testOptions = Options{HTTPAddr: ":8080"}
 
 // dump prints a Config in HAProxy-like syntax for comparisons. Values equal
 // to HAProxy's defaults are left out, so that cases stay short, but any other
-// value of any field the translation may set is printed.
+// value of any field the translation may set is printed. `option
+// redispatch`, which every translated backend has, is the one exception: its
+// absence is printed (`no option redispatch`) instead.
 func dump(c *config.Config) string {
 	var b strings.Builder
 	for _, f := range c.Frontends {
@@ -271,7 +273,7 @@ func dump(c *config.Config) string {
 		if be.Retries != 3 {
 			fmt.Fprintf(&b, "  retries %d\n", be.Retries)
 		}
-		dumpOptions(&b, be.Options)
+		dumpBackendOptions(&b, be.Options)
 		dumpTimeouts(&b, be.Timeouts)
 		if ck := be.Cookie; ck != nil {
 			fmt.Fprintf(&b, "  cookie %s %s", ck.Name, [...]string{"insert", "rewrite", "prefix"}[ck.Mode])
@@ -327,11 +329,20 @@ func dumpOptions(b *strings.Builder, o config.Options) {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{o.ForwardFor, "forwardfor"}, {o.HTTPServerClose, "http-server-close"}, {o.Redispatch, "redispatch"}, {o.HTTPLog, "httplog"}, {o.TCPLog, "tcplog"}} {
+	}{{o.ForwardFor, "forwardfor"}, {o.HTTPServerClose, "http-server-close"}, {o.HTTPLog, "httplog"}, {o.TCPLog, "tcplog"}} {
 		if f.on {
 			fmt.Fprintf(b, "  option %s\n", f.name)
 		}
 	}
+}
+
+// dumpBackendOptions is dumpOptions for a backend, where redispatch is the
+// translation's default.
+func dumpBackendOptions(b *strings.Builder, o config.Options) {
+	if !o.Redispatch {
+		b.WriteString("  no option redispatch\n")
+	}
+	dumpOptions(b, o)
 }
 
 func dumpTimeouts(b *strings.Builder, t config.Timeouts) {

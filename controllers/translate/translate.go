@@ -235,8 +235,11 @@ func notFoundBackend() *config.Backend {
 
 // newBackend returns a backend with the effective defaults the config parser
 // would fold in, so a translated config means the same as its printed form.
+// Redispatch is on: an endpoint that died but is still listed (its pod
+// crashed, the slice not yet updated) must not fail every request sent its
+// way; a failed connect retries on another endpoint.
 func newBackend(name string, mode config.Mode) *config.Backend {
-	return &config.Backend{Name: name, Mode: mode, Retries: 3}
+	return &config.Backend{Name: name, Mode: mode, Retries: 3, Options: config.Options{Redispatch: true}}
 }
 
 // parseHostPort reads "host:port" (host may be empty, "*" or an IP literal).
