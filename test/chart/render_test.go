@@ -149,18 +149,21 @@ func TestValuesDocumented(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &values); err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var keys []string
 	leafKeys("", values, &keys)
 	if len(keys) < 50 {
 		t.Fatalf("found only %d keys in values.yaml: %v", len(keys), keys)
 	}
-	for _, k := range keys {
-		if !strings.Contains(string(readme), "| `"+k+"` |") {
-			t.Errorf("values.yaml key %s has no row in charts/sluice/README.md", k)
+	// The chart's README and the project's both carry the values table.
+	for _, doc := range []string{filepath.Join(chartDir, "README.md"), filepath.Join(chartDir, "..", "..", "README.md")} {
+		readme, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if !strings.Contains(string(readme), "| `"+k+"` |") {
+				t.Errorf("values.yaml key %s has no row in %s", k, doc)
+			}
 		}
 	}
 }
