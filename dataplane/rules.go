@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/dataplane/h1"
 )
 
 // reqRule is a compiled http-request rule.
@@ -129,7 +130,7 @@ func buildReply(status int, contentType, body string, headers [][2]string) *repl
 // errorReply is the small HTML page HAProxy users know, for the proxy's own
 // errors.
 func errorReply(status int, msg string) *reply {
-	body := "<html><body><h1>" + strconv.Itoa(status) + " " + statusText(status) + "</h1>\n" + msg + "\n</body></html>\n"
+	body := "<html><body><h1>" + strconv.Itoa(status) + " " + h1.StatusText(status) + "</h1>\n" + msg + "\n</body></html>\n"
 	return buildReply(status, "text/html", body, [][2]string{{"Cache-Control", "no-cache"}})
 }
 
@@ -179,65 +180,5 @@ func appendStatusLine(b []byte, status int) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
-	return append(b, statusText(status)...)
-}
-
-func statusText(code int) string {
-	switch code {
-	case 100:
-		return "Continue"
-	case 101:
-		return "Switching Protocols"
-	case 200:
-		return "OK"
-	case 201:
-		return "Created"
-	case 204:
-		return "No Content"
-	case 301:
-		return "Moved Permanently"
-	case 302:
-		return "Found"
-	case 303:
-		return "See Other"
-	case 304:
-		return "Not Modified"
-	case 307:
-		return "Temporary Redirect"
-	case 308:
-		return "Permanent Redirect"
-	case 400:
-		return "Bad Request"
-	case 401:
-		return "Unauthorized"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 408:
-		return "Request Timeout"
-	case 413:
-		return "Payload Too Large"
-	case 414:
-		return "URI Too Long"
-	case 429:
-		return "Too Many Requests"
-	case 431:
-		return "Request Header Fields Too Large"
-	case 500:
-		return "Internal Server Error"
-	case 501:
-		return "Not Implemented"
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 504:
-		return "Gateway Timeout"
-	case 505:
-		return "HTTP Version Not Supported"
-	}
-	return "Status"
+	return append(b, h1.StatusText(status)...)
 }
