@@ -121,7 +121,7 @@ type Backend struct {
 	// DynamicCookieKey is the secret behind `cookie ... dynamic` values
 	// (`dynamic-cookie-key`).
 	DynamicCookieKey string
-	ACLs     []ACL
+	ACLs             []ACL
 
 	HTTPRequest  []HTTPRequestRule
 	HTTPResponse []HTTPResponseRule
