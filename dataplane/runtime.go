@@ -259,9 +259,6 @@ func (rt *Runtime) serveConn(conn net.Conn, slot int) {
 	fe.metrics.conns.Inc()
 	fe.metrics.curConns.Inc()
 	defer fe.metrics.curConns.Dec()
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
 	if fe.mode == config.ModeTCP {
 		st.busy.Store(true)
 		rt.serveTCP(conn, slot, t, nil)
