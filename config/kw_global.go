@@ -45,7 +45,7 @@ var globalKeywords = []keyword{
 	{inGlobal, "log-tag", noEffect("sluice writes its own access log")},
 	{inGlobal, "log-send-hostname", noEffect("sluice writes its own access log")},
 
-	// Meaningful, but not implemented.
+	// Meaningful in HAProxy; sluice refuses them by name ("not supported").
 	{inGlobal, "localpeer", unsupported},
 	{inGlobal, "default-path", unsupported},
 	{inGlobal, "ca-base", unsupported},
