@@ -1,0 +1,163 @@
+package dataplane
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sluice.dev/sluice/config"
+)
+
+// A client connection's life: accepted, tracked for drains, served by the
+// engine of its frontend's mode, released.
+
+type connState struct {
+	busy atomic.Bool // a request is in progress
+}
+
+func (rt *Runtime) acceptLoop(l *listener) {
+	defer close(l.done)
+	var backoff time.Duration
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, as every server does.
+			backoff = min(max(backoff*2, 5*time.Millisecond), time.Second)
+			rt.log.Warn("accept failed", "address", l.key, "error", err)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if limit := rt.maxConn.Load(); limit > 0 {
+			for rt.curConn.Load() >= limit {
+				// Stop accepting while at global maxconn; clients wait in the
+				// kernel's backlog, as with HAProxy.
+				time.Sleep(time.Millisecond)
+				if rt.draining.Load() {
+					break
+				}
+			}
+		}
+		rt.connWG.Add(1)
+		rt.curConn.Add(1)
+		go rt.serveConn(conn, l.slot)
+	}
+}
+
+func (rt *Runtime) track(conn net.Conn) *connState {
+	st := &connState{}
+	rt.connsMu.Lock()
+	rt.conns[conn] = st
+	rt.connsMu.Unlock()
+	return st
+}
+
+func (rt *Runtime) untrack(conn net.Conn) {
+	rt.connsMu.Lock()
+	delete(rt.conns, conn)
+	rt.connsMu.Unlock()
+}
+
+func (rt *Runtime) serveConn(conn net.Conn, slot int) {
+	defer rt.connWG.Done()
+	defer rt.curConn.Add(-1)
+	defer conn.Close()
+	t := rt.table.Load()
+	fe := t.frontends[slot]
+	if fe == nil {
+		return
+	}
+	st := rt.track(conn)
+	defer rt.untrack(conn)
+	fe.metrics.conns.Inc()
+	fe.metrics.curConns.Inc()
+	defer fe.metrics.curConns.Dec()
+	if fe.mode == config.ModeTCP {
+		st.busy.Store(true)
+		rt.serveTCP(conn, slot, t, nil)
+		return
+	}
+	br := getReader(conn, clientBufSize)
+	c := getHTTPConn(rt, conn, slot, br, st)
+	c.serve()
+	putHTTPConn(c)
+	putReader(br)
+}
+
+// Shutdown stops accepting, lets requests in flight finish, closes idle
+// keep-alive connections, and waits until every connection is gone or ctx
+// ends (then the rest are closed).
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	rt.mu.Lock()
+	rt.closed = true
+	rt.draining.Store(true)
+	for key, l := range rt.listeners {
+		_ = l.ln.Close()
+		<-l.done
+		delete(rt.listeners, key)
+	}
+	rt.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { rt.connWG.Wait(); close(done) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rt.wakeIdle()
+		select {
+		case <-done:
+			rt.registry.Close()
+			rt.accessLog.close()
+			return nil
+		case <-ctx.Done():
+			rt.connsMu.Lock()
+			for c := range rt.conns {
+				_ = c.Close()
+			}
+			rt.connsMu.Unlock()
+			<-done
+			rt.registry.Close()
+			rt.accessLog.close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// wakeIdle interrupts connections waiting for their next request, so they
+// notice the drain and close.
+func (rt *Runtime) wakeIdle() {
+	rt.connsMu.Lock()
+	defer rt.connsMu.Unlock()
+	for c, st := range rt.conns {
+		if !st.busy.Load() {
+			_ = c.SetReadDeadline(time.Now())
+		}
+	}
+}
+
+var httpConnPool sync.Pool
+
+func getHTTPConn(rt *Runtime, conn net.Conn, slot int, br *bufio.Reader, st *connState) *httpConn {
+	c, _ := httpConnPool.Get().(*httpConn)
+	if c == nil {
+		c = &httpConn{out: make([]byte, 0, 4096)}
+	}
+	c.init(rt, conn, slot, br, st)
+	return c
+}
+
+func putHTTPConn(c *httpConn) {
+	c.conn = nil
+	c.br = nil
+	c.rt = nil
+	c.st = nil
+	httpConnPool.Put(c)
+}
