@@ -66,22 +66,6 @@ type resolved struct {
 	prob    *problem
 }
 
-// resolve finds the servers behind a Service port: its ready endpoints, or
-// the DNS name of an ExternalName Service. A problem means the port has no
-// servers for a reason the Ingress owner should hear about; a Service whose
-// endpoints are all unready is not a problem, just a 503 for now.
-//
-// Results are shared by every reference to the port: callers that modify
-// the servers must copy them first.
-func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
-	r, ok := t.resolved[sp]
-	if !ok {
-		r.servers, r.prob = t.lookup(sp)
-		t.resolved[sp] = r
-	}
-	return r.servers, r.prob
-}
-
 func (t *translator) lookup(sp servicePort) ([]config.Server, *problem) {
 	key := types.NamespacedName{Namespace: sp.namespace, Name: sp.service}
 	svc := t.snap.Services[key]

@@ -35,7 +35,14 @@ type eventLog struct {
 }
 
 func (l *eventLog) warn(obj ObjectRef, reason, format string, args ...any) {
-	e := Event{Object: obj, Type: EventWarning, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	l.add(newWarning(obj, reason, format, args...))
+}
+
+func newWarning(obj ObjectRef, reason, format string, args ...any) Event {
+	return Event{Object: obj, Type: EventWarning, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+func (l *eventLog) add(e Event) {
 	if l.seen == nil {
 		l.seen = map[Event]bool{}
 	}

@@ -56,58 +56,108 @@ func olderFirst(a, b *networkingv1.Ingress) int {
 	)
 }
 
-func (t *translator) addIngress(ing *networkingv1.Ingress) {
-	ref := refOf("Ingress", ing)
-	set := parseAnnotations(ing.Annotations, ref, &t.events)
+// parsedIngress is what an Ingress says on its own, before it meets the
+// rest of the cluster: its settings, and each path's route and backend
+// reference, or the problem that rules it out. It depends on the Ingress
+// alone, so a Translator keeps it for as long as the object is unchanged.
+type parsedIngress struct {
+	ref ObjectRef
+	set ingressSettings
+	// head are the events of the annotations and spec.tls, in order.
+	head []Event
+	def  *parsedBackend // spec.defaultBackend
+	// paths are in the Ingress's own order; a rule whose host is invalid is
+	// one entry carrying its event.
+	paths []parsedPath
+}
 
+type parsedPath struct {
+	warn  *Event // the rule or path is ignored after this event
+	key   routeKey
+	where string
+	be    parsedBackend
+}
+
+// parsedBackend is an Ingress backend reference: a Service port, or the
+// event saying why it cannot be routed.
+type parsedBackend struct {
+	sp   servicePort
+	warn *Event
+}
+
+func parseIngress(ing *networkingv1.Ingress) *parsedIngress {
+	ref := refOf("Ingress", ing)
+	var head eventLog
+	p := &parsedIngress{ref: ref, set: parseAnnotations(ing.Annotations, ref, &head)}
 	if len(ing.Spec.TLS) > 0 {
-		t.events.warn(ref, ReasonTLSNotSupported,
+		head.warn(ref, ReasonTLSNotSupported,
 			"spec.tls is not supported yet: its hosts are served over plain HTTP only")
 	}
-
+	p.head = head.list
 	if db := ing.Spec.DefaultBackend; db != nil {
-		t.addDefaultBackend(ing, ref, db, set)
+		b := parseBackendRef(ref, "spec.defaultBackend", *db)
+		p.def = &b
 	}
-
 	for i, rule := range ing.Spec.Rules {
 		host, err := parseHost(rule.Host)
 		if err != nil {
-			t.events.warn(ref, ReasonInvalidHost, "spec.rules[%d].host %q: %v; rule ignored", i, rule.Host, err)
+			e := newWarning(ref, ReasonInvalidHost, "spec.rules[%d].host %q: %v; rule ignored", i, rule.Host, err)
+			p.paths = append(p.paths, parsedPath{warn: &e})
 			continue
 		}
 		if rule.HTTP == nil {
 			continue
 		}
-		for j, p := range rule.HTTP.Paths {
+		for j, hp := range rule.HTTP.Paths {
 			where := fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j)
-			path, err := parsePath(p, set.pathRegex)
+			path, err := parsePath(hp, p.set.pathRegex)
 			if err != nil {
-				t.events.warn(ref, ReasonInvalidPath, "%s: %v; path ignored", where, err)
+				e := newWarning(ref, ReasonInvalidPath, "%s: %v; path ignored", where, err)
+				p.paths = append(p.paths, parsedPath{warn: &e})
 				continue
 			}
-			key := routeKey{host: host, path: path}
-			if owner := t.claims[key]; owner != nil {
-				t.events.warn(ref, ReasonPathConflict, "%s: %s is already routed by %s; path ignored",
-					where, key, ownerName(owner, ing))
-				continue
-			}
-			name, ok := t.backendFor(ing, ref, where, p.Backend, set.backend)
-			if !ok {
-				continue
-			}
-			t.claims[key] = ing
-			t.routes = append(t.routes, route{routeKey: key, backend: name})
+			p.paths = append(p.paths, parsedPath{key: routeKey{host: host, path: path}, where: where,
+				be: parseBackendRef(ref, where, hp.Backend)})
 		}
+	}
+	return p
+}
+
+func (t *translator) addIngress(ing *networkingv1.Ingress) {
+	p := t.parsed(ing)
+	for _, e := range p.head {
+		t.events.add(e)
+	}
+	if p.def != nil {
+		t.addDefaultBackend(ing, p)
+	}
+	for i := range p.paths {
+		pp := &p.paths[i]
+		if pp.warn != nil {
+			t.events.add(*pp.warn)
+			continue
+		}
+		if owner := t.claims[pp.key]; owner != nil {
+			t.events.warn(p.ref, ReasonPathConflict, "%s: %s is already routed by %s; path ignored",
+				pp.where, pp.key, ownerName(owner, ing))
+			continue
+		}
+		name, ok := t.backendFor(ing, p.ref, pp.be, p.set.backend)
+		if !ok {
+			continue
+		}
+		t.claims[pp.key] = ing
+		t.routes = append(t.routes, route{routeKey: pp.key, backend: name})
 	}
 }
 
-func (t *translator) addDefaultBackend(ing *networkingv1.Ingress, ref ObjectRef, db *networkingv1.IngressBackend, set ingressSettings) {
+func (t *translator) addDefaultBackend(ing *networkingv1.Ingress, p *parsedIngress) {
 	if t.defaultOwner != nil {
-		t.events.warn(ref, ReasonDefaultBackendClash,
+		t.events.warn(p.ref, ReasonDefaultBackendClash,
 			"spec.defaultBackend ignored: the default backend is already set by %s", ownerName(t.defaultOwner, ing))
 		return
 	}
-	name, ok := t.backendFor(ing, ref, "spec.defaultBackend", *db, set.backend)
+	name, ok := t.backendFor(ing, p.ref, *p.def, p.set.backend)
 	if !ok {
 		return
 	}
@@ -123,51 +173,58 @@ func ownerName(owner, loser *networkingv1.Ingress) string {
 	return fmt.Sprintf("the older Ingress %s/%s", owner.Namespace, owner.Name)
 }
 
-// backendFor returns the name of the backend an Ingress backend reference
-// routes to, creating it on first use. It reports false, after an event, when
-// the reference cannot be routed at all; a Service that is merely missing or
-// has no ready endpoint still gets a backend, without servers, so that only
-// its own routes fail (with 503).
-func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, where string, b networkingv1.IngressBackend, bs backendSettings) (string, bool) {
+// parseBackendRef reads an Ingress backend reference. It fails, with an
+// event, when the reference cannot be routed at all; a Service that is merely
+// missing or has no ready endpoint is not its concern.
+func parseBackendRef(ref ObjectRef, where string, b networkingv1.IngressBackend) parsedBackend {
+	fail := func(format string, args ...any) parsedBackend {
+		e := newWarning(ref, ReasonInvalidBackend, format, args...)
+		return parsedBackend{warn: &e}
+	}
 	if b.Resource != nil {
-		t.events.warn(ref, ReasonInvalidBackend, "%s: resource backends (%s %s) are not supported; ignored",
-			where, b.Resource.Kind, b.Resource.Name)
-		return "", false
+		return fail("%s: resource backends (%s %s) are not supported; ignored", where, b.Resource.Kind, b.Resource.Name)
 	}
 	if b.Service == nil {
-		t.events.warn(ref, ReasonInvalidBackend, "%s: no service; ignored", where)
-		return "", false
+		return fail("%s: no service; ignored", where)
 	}
 	svc := b.Service.Name
 	if errs := validation.IsDNS1035Label(svc); len(errs) > 0 {
-		t.events.warn(ref, ReasonInvalidBackend, "%s: service name %q: %s; ignored", where, svc, errs[0])
-		return "", false
+		return fail("%s: service name %q: %s; ignored", where, svc, errs[0])
 	}
 	var port string
 	switch {
 	case b.Service.Port.Name != "":
 		port = b.Service.Port.Name
 		if errs := validation.IsValidPortName(port); len(errs) > 0 {
-			t.events.warn(ref, ReasonInvalidBackend, "%s: port name %q: %s; ignored", where, port, errs[0])
-			return "", false
+			return fail("%s: port name %q: %s; ignored", where, port, errs[0])
 		}
 	case b.Service.Port.Number > 0 && b.Service.Port.Number <= 65535:
 		port = strconv.Itoa(int(b.Service.Port.Number))
 	default:
-		t.events.warn(ref, ReasonInvalidBackend, "%s: service %q has no valid port; ignored", where, svc)
+		return fail("%s: service %q has no valid port; ignored", where, svc)
+	}
+	return parsedBackend{sp: servicePort{namespace: ref.Namespace, service: svc, port: port}}
+}
+
+// backendFor returns the name of the backend an Ingress backend reference
+// routes to, creating it on first use. It reports false, after an event, when
+// the reference cannot be routed at all; a Service that is merely missing or
+// has no ready endpoint still gets a backend, without servers, so that only
+// its own routes fail (with 503).
+func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, b parsedBackend, bs backendSettings) (string, bool) {
+	if b.warn != nil {
+		t.events.add(*b.warn)
 		return "", false
 	}
-
-	sp := servicePort{namespace: ing.Namespace, service: svc, port: port}
-	servers, prob := t.resolve(sp)
+	servers, prob := t.resolve(b.sp)
 	if prob != nil {
 		// Not naming the path lets the event log fold the repeats.
 		t.events.warn(ref, prob.reason, "%s; routes to it answer 503", prob.message)
 	}
-	name := t.backendName(sp, bs, ing.Name)
+	name := t.backendName(b.sp, bs, ing.Name)
 	if _, ok := t.backends[name]; !ok {
-		t.backends[name] = bs.backend(name, servers)
-		t.sources[name] = sp
+		t.backends[name] = t.httpBackend(name, bs, servers)
+		t.sources[name] = b.sp
 	}
 	return name, true
 }

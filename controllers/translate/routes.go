@@ -206,7 +206,10 @@ func compareRoutes(a, b routeKey) int {
 // host's paths match (nginx server blocks and Envoy virtual hosts behave the
 // same way). So after the paths of a host that a later rule could also
 // match, a guard sends the rest of that host to the default backend.
-func useBackends(routes []route, defaultBackend string) []config.UseBackend {
+//
+// cond and guard give the condition of a route and of a host's guard; the
+// same key must always give an equal condition.
+func useBackends(routes []route, defaultBackend string, cond func(routeKey) *config.Condition, guard func(hostMatch) *config.Condition) []config.UseBackend {
 	routes = slices.Clone(routes)
 	slices.SortFunc(routes, func(a, b route) int { return compareRoutes(a.routeKey, b.routeKey) })
 
@@ -238,13 +241,11 @@ func useBackends(routes []route, defaultBackend string) []config.UseBackend {
 		catchAll := false
 		for ; i < len(routes) && routes[i].host == host; i++ {
 			r := routes[i]
-			out = append(out, config.UseBackend{Backend: r.backend, Cond: r.condition()})
+			out = append(out, config.UseBackend{Backend: r.backend, Cond: cond(r.routeKey)})
 			catchAll = catchAll || (r.path.kind == pathPrefix && r.path.value == "")
 		}
 		if !catchAll && shadowed(host) {
-			out = append(out, config.UseBackend{Backend: defaultBackend, Cond: &config.Condition{
-				Or: [][]config.Term{{hostTerm(host)}},
-			}})
+			out = append(out, config.UseBackend{Backend: defaultBackend, Cond: guard(host)})
 		}
 	}
 	return out

@@ -72,8 +72,7 @@ func (t *translator) tcpFrontends() []*config.Frontend {
 		}
 		name := fmt.Sprintf("tcp_%d", svc.port)
 		// Five '_'-separated parts: no HTTP backend name has that many.
-		backend := newBackend(fmt.Sprintf("%s_%s_%s_%s", name, svc.target.namespace, svc.target.service, svc.target.port), config.ModeTCP)
-		backend.Servers = slices.Clone(servers)
+		backend := t.tcpBackend(fmt.Sprintf("%s_%s_%s_%s", name, svc.target.namespace, svc.target.service, svc.target.port), servers)
 		t.backends[backend.Name] = backend
 		t.sources[backend.Name] = svc.target
 		out = append(out, &config.Frontend{

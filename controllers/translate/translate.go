@@ -126,9 +126,10 @@ const (
 // cannot honor, in whole or in part, is reported in Result.Events and the
 // rest of the cluster is served as usual.
 func Translate(s *Snapshot, o Options) Result {
-	o = o.withDefaults()
-	t := newTranslator(s, o)
+	return NewTranslator(o).Translate(s)
+}
 
+func (t *translator) translate() Result {
 	ours := t.ourIngresses()
 	for _, ing := range ours {
 		t.addIngress(ing)
@@ -170,6 +171,10 @@ type translator struct {
 	sources  map[string]servicePort
 	families map[servicePort]*backendFamily
 	resolved map[servicePort]resolved
+
+	// prev is what the previous translation left to reuse (empty, never
+	// nil); next collects what this one leaves to the next.
+	prev, next *memo
 }
 
 func newTranslator(s *Snapshot, o Options) *translator {
@@ -185,6 +190,8 @@ func newTranslator(s *Snapshot, o Options) *translator {
 		families: map[servicePort]*backendFamily{},
 		sources:  map[string]servicePort{},
 		resolved: map[servicePort]resolved{},
+		prev:     newMemo(),
+		next:     newMemo(),
 	}
 	for _, es := range s.EndpointSlices {
 		if es == nil {
@@ -216,14 +223,19 @@ func (t *translator) httpFrontend() *config.Frontend {
 	fe.DefaultBackend = t.defaultBackend
 	if fe.DefaultBackend == "" {
 		fe.DefaultBackend = NotFoundBackend
-		t.backends[NotFoundBackend] = notFoundBackend()
+		t.backends[NotFoundBackend] = t.notFoundBackend()
 	}
-	fe.UseBackends = useBackends(t.routes, fe.DefaultBackend)
+	fe.UseBackends = useBackends(t.routes, fe.DefaultBackend, t.condition, t.guard)
 	return fe
 }
 
-func notFoundBackend() *config.Backend {
+func (t *translator) notFoundBackend() *config.Backend {
+	if old, ok := t.prev.backends[NotFoundBackend]; ok {
+		t.next.backends[NotFoundBackend] = old
+		return old.b
+	}
 	b := newBackend(NotFoundBackend, config.ModeHTTP)
+	t.next.backends[NotFoundBackend] = memoBackend{b: b}
 	b.HTTPRequest = []config.HTTPRequestRule{{
 		Action:      config.ActionReturn,
 		Status:      404,

@@ -1,0 +1,217 @@
+package translate
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"sluice.dev/sluice/config"
+)
+
+// randomCluster changes a cluster at random drawn from a small universe of names,
+// so that Ingresses collide on hosts and paths, share Services, name missing
+// ones and disagree on settings.
+type randomCluster struct {
+	r   *rand.Rand
+	age int
+}
+
+var (
+	memoNamespaces = []string{"a", "b"}
+	memoServices   = []string{"web", "api", "gone"}
+	memoHosts      = []string{"x.example", "y.example", "*.example", "", "bad_host"}
+	memoPaths      = []string{"/", "/api", "/api/v1", "/x"}
+)
+
+func (c *randomCluster) pick(list []string) string { return list[c.r.IntN(len(list))] }
+
+// newIngress is one or two rules of one or two paths, and perhaps a
+// setting, a default backend or TLS.
+func (c *randomCluster) newIngress() []ingOpt {
+	var opts []ingOpt
+	for range 1 + c.r.IntN(2) {
+		var paths []networkingv1.HTTPIngressPath
+		for range 1 + c.r.IntN(2) {
+			paths = append(paths, prefix(c.pick(memoPaths), c.pick(memoServices), c.port()))
+		}
+		opts = append(opts, rule(c.pick(memoHosts), paths...))
+	}
+	switch c.r.IntN(6) {
+	case 0:
+		opts = append(opts, annotate("sluice.dev/affinity", "cookie"))
+	case 1:
+		opts = append(opts, annotate("sluice.dev/load-balance", "leastconn"))
+	case 2:
+		opts = append(opts, annotate("sluice.dev/load-balance", "nonsense"))
+	case 3:
+		opts = append(opts, defaultBackend(c.pick(memoServices), c.port()))
+	case 4:
+		opts = append(opts, tls("x.example"))
+	}
+	return opts
+}
+
+func (c *randomCluster) port() any {
+	if c.r.IntN(3) == 0 {
+		return "http"
+	}
+	return 80
+}
+
+// step changes one object of s: a new object, never one modified in place.
+func (c *randomCluster) step(s *Snapshot) string {
+	ns, svc := c.pick(memoNamespaces), c.pick(memoServices[:2])
+	key := types.NamespacedName{Namespace: ns, Name: svc}
+	switch c.r.IntN(9) {
+	case 0, 1, 2:
+		name := fmt.Sprintf("ing%d", c.r.IntN(5))
+		c.age++
+		s.Ingresses[types.NamespacedName{Namespace: ns, Name: name}] = ing(ns, name, c.r.IntN(c.age+1), c.newIngress()...)
+		return "ingress " + ns + "/" + name
+	case 3:
+		for k := range s.Ingresses {
+			delete(s.Ingresses, k)
+			return "delete ingress " + k.String()
+		}
+	case 4:
+		if c.r.IntN(4) == 0 {
+			delete(s.Services, key)
+			return "delete service " + key.String()
+		}
+		if c.r.IntN(4) == 0 {
+			s.Services[key] = externalName(ns, svc, "db.example.net", "http:80")
+		} else {
+			s.Services[key] = service(ns, svc, "http:80/8080")
+		}
+		return "service " + key.String()
+	case 5, 6, 7:
+		var eps []string
+		for i := range c.r.IntN(4) {
+			eps = append(eps, fmt.Sprintf("10.0.%d.%d", c.r.IntN(2), i+1))
+		}
+		name := fmt.Sprintf("%s-%d", svc, c.r.IntN(2))
+		s.EndpointSlices[types.NamespacedName{Namespace: ns, Name: name}] = slice(ns, svc, name, []string{"http:8080"}, eps...)
+		return "slice " + ns + "/" + name
+	case 8:
+		s.ConfigMaps[types.NamespacedName{Namespace: "a", Name: "tcp"}] = configMap("a", "tcp", "9000", ns+"/"+svc+":80", "9001", "a/gone:80")
+		return "tcp services"
+	}
+	return "nothing"
+}
+
+func cloneSnapshot(s *Snapshot) *Snapshot {
+	c := snap()
+	for k, v := range s.Ingresses {
+		c.Ingresses[k] = v
+	}
+	for k, v := range s.Services {
+		c.Services[k] = v
+	}
+	for k, v := range s.EndpointSlices {
+		c.EndpointSlices[k] = v
+	}
+	for k, v := range s.ConfigMaps {
+		c.ConfigMaps[k] = v
+	}
+	return c
+}
+
+// TestTranslatorEqualsTranslate: after every change of a random sequence, a
+// Translator that reuses its previous work gives exactly what translating
+// the snapshot from scratch gives, and backends that did not change are the
+// previous values themselves.
+func TestTranslatorEqualsTranslate(t *testing.T) {
+	opts := testOptions
+	opts.TCPServicesConfigMap = types.NamespacedName{Namespace: "a", Name: "tcp"}
+	for seed := range uint64(20) {
+		c := &randomCluster{r: rand.New(rand.NewPCG(seed, 1))}
+		s := snap()
+		for range 6 {
+			c.step(s)
+		}
+		tr := NewTranslator(opts)
+		prev := tr.Translate(s)
+		reused := 0
+		for i := range 60 {
+			what := c.step(s)
+			snapshot := cloneSnapshot(s)
+			got := tr.Translate(snapshot)
+			want := Translate(snapshot, opts)
+			if g, w := dump(got.Config), dump(want.Config); g != w {
+				t.Fatalf("seed %d, step %d (%s): config differs from a translation from scratch:\n%s", seed, i, what, diff(g, w))
+			}
+			if g, w := got.Config.String(), want.Config.String(); g != w {
+				t.Fatalf("seed %d, step %d (%s): printed config differs:\n%s", seed, i, what, diff(g, w))
+			}
+			if g, w := eventLines(got.Events), eventLines(want.Events); g != w {
+				t.Fatalf("seed %d, step %d (%s): events differ:\n%s", seed, i, what, diff(g, w))
+			}
+			if fmt.Sprint(got.Ingresses) != fmt.Sprint(want.Ingresses) {
+				t.Fatalf("seed %d, step %d (%s): Ingresses %v, want %v", seed, i, what, got.Ingresses, want.Ingresses)
+			}
+			reused += countShared(prev.Config, got.Config)
+			prev = got
+		}
+		if reused == 0 {
+			t.Errorf("seed %d: no backend was ever reused", seed)
+		}
+	}
+}
+
+// countShared counts the backends of b that are a's own values.
+func countShared(a, b *config.Config) int {
+	old := map[*config.Backend]bool{}
+	for _, be := range a.Backends {
+		old[be] = true
+	}
+	n := 0
+	for _, be := range b.Backends {
+		if old[be] {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTranslatorReusesUnchanged: a change to one Ingress or one Service's
+// endpoints leaves every other backend and route condition the very value
+// the previous translation built.
+func TestTranslatorReusesUnchanged(t *testing.T) {
+	s := snap()
+	for i := range 20 {
+		ns, name := "default", fmt.Sprintf("svc%d", i)
+		s.Services[types.NamespacedName{Namespace: ns, Name: name}] = service(ns, name, "http:80/8080")
+		s.EndpointSlices[types.NamespacedName{Namespace: ns, Name: name + "-1"}] = slice(ns, name, name+"-1", []string{"http:8080"}, fmt.Sprintf("10.0.0.%d", i+1))
+		s.Ingresses[types.NamespacedName{Namespace: ns, Name: name}] = ing(ns, name, i, rule(name+".example", prefix("/", name, 80), prefix("/x", name, 80)))
+	}
+	tr := NewTranslator(testOptions)
+	before := tr.Translate(cloneSnapshot(s))
+
+	s.EndpointSlices[types.NamespacedName{Namespace: "default", Name: "svc3-1"}] = slice("default", "svc3", "svc3-1", []string{"http:8080"}, "10.9.9.9")
+	s.Ingresses[types.NamespacedName{Namespace: "default", Name: "svc7"}] = ing("default", "svc7", 7, rule("new.example", prefix("/", "svc7", 80)))
+	after := tr.Translate(cloneSnapshot(s))
+
+	oldBackends := map[string]*config.Backend{}
+	for _, b := range before.Config.Backends {
+		oldBackends[b.Name] = b
+	}
+	for _, b := range after.Config.Backends {
+		changed := b.Name == "default_svc3_80"
+		if shared := oldBackends[b.Name] == b; shared == changed {
+			t.Errorf("backend %s: shared with the previous translation: %v, want %v", b.Name, shared, !changed)
+		}
+	}
+	oldConds := map[*config.Condition]bool{}
+	for _, u := range before.Config.Frontends[0].UseBackends {
+		oldConds[u.Cond] = true
+	}
+	for _, u := range after.Config.Frontends[0].UseBackends {
+		changed := u.Backend == "default_svc7_80"
+		if shared := oldConds[u.Cond]; shared == changed {
+			t.Errorf("condition of %s: shared with the previous translation: %v, want %v", dumpCond(u.Cond), shared, !changed)
+		}
+	}
+}
