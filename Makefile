@@ -62,8 +62,26 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME) ./dataplane/h1
 	$(GO) test -run='^$$' -fuzz='^FuzzCopyChunked$$' -fuzztime=$(FUZZTIME) ./dataplane/h1
 
+# Micro-benchmarks, then sluice side by side with other proxies, then the
+# controller at scale, in that order.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./config ./dataplane/... ./controllers/...
+	$(MAKE) bench-side
+	$(MAKE) bench-scale
+
+# sluice side by side with HAProxy, nginx and Go's ReverseProxy (Caddy too
+# when it is on PATH), each alone on one pinned core, load and backends on
+# the other; a markdown table per scenario. Needs two cores and haproxy,
+# nginx, libnginx-mod-stream and wrk (installed when run as root on Debian).
+# More knobs (BENCH_WARMUP, BENCH_TARGETS, BENCH_OUT, BENCH_SLUICE) in
+# hack/bench/run.sh.
+BENCH_ROUNDS    ?= 3
+BENCH_DURATION  ?= 10
+BENCH_SCENARIOS ?= http-small,http-16k,http-close,http-small-c1,l4-bulk,l4-conn
+.PHONY: bench-side
+bench-side:
+	GO=$(GO) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_DURATION=$(BENCH_DURATION) \
+	BENCH_SCENARIOS=$(BENCH_SCENARIOS) hack/bench/run.sh
 
 # The controller against a real API server with 1, 1,000 and 10,000
 # Ingresses (SLUICE_SCALE_SIZES to change): start-up to ready, change to
