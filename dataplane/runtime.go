@@ -95,6 +95,12 @@ func (rt *Runtime) Table() *Table { return rt.table.Load() }
 // removed ones close (their connections finish what they are doing), and
 // servers that remain keep their health and idle connections. On error the
 // previous table keeps serving untouched.
+//
+// cfg, and everything it points to, must not be modified once applied: a
+// backend or use_backend condition that the next configuration holds again
+// by the same pointer is taken as unchanged, and its compiled form (and
+// validation) is reused. Building each configuration anew, or sharing only
+// values that did not change, as the Kubernetes translation does, is safe.
 func (rt *Runtime) Apply(cfg *config.Config) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -112,7 +118,8 @@ func (rt *Runtime) Apply(cfg *config.Config) error {
 }
 
 func (rt *Runtime) apply(cfg *config.Config) error {
-	if err := cfg.Validate(); err != nil {
+	old := rt.table.Load()
+	if err := validate(old, cfg); err != nil {
 		return err
 	}
 	// Open what is new before compiling, so a port that cannot be bound
@@ -141,8 +148,7 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 			opened = append(opened, &listener{key: key, slot: slot, ln: ln, done: make(chan struct{})})
 		}
 	}
-	old := rt.table.Load()
-	t, err := compile(cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))
+	t, err := compile(old, cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))
 	if err != nil {
 		for _, l := range opened {
 			_ = l.ln.Close()

@@ -19,7 +19,8 @@ type switchBlock struct {
 // minIndexedRun is the shortest run worth a map lookup.
 const minIndexedRun = 8
 
-// buildSwitching groups rules into blocks.
+// buildSwitching groups rules into blocks; each rule carries its
+// requiredHosts.
 func buildSwitching(rules []switchRule) []switchBlock {
 	var blocks []switchBlock
 	var run []switchRule
@@ -42,9 +43,9 @@ func buildSwitching(rules []switchRule) []switchBlock {
 		run, runHosts = nil, nil
 	}
 	for _, r := range rules {
-		if hosts := requiredHosts(r.cond); hosts != nil {
+		if r.hosts != nil {
 			run = append(run, r)
-			runHosts = append(runHosts, hosts)
+			runHosts = append(runHosts, r.hosts)
 			continue
 		}
 		flushRun()

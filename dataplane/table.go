@@ -3,6 +3,8 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +71,7 @@ func resolveTimeouts(fe, be config.Timeouts) timeouts {
 
 // frontend is a compiled config.Frontend.
 type frontend struct {
+	cfg        *config.Frontend
 	name       string
 	mode       config.Mode
 	timeouts   timeouts // client side; server side comes from the backend
@@ -80,15 +83,27 @@ type frontend struct {
 	switching  []switchBlock
 	defaultBE  *backendRoute
 	metrics    *frontendMetrics
+	// conds are the compiled use_backend conditions, by the configuration
+	// value they came from, for the next generation to reuse.
+	conds map[*config.Condition]compiledCond
+}
+
+// compiledCond is a use_backend condition and the hosts it is restricted to
+// (see requiredHosts).
+type compiledCond struct {
+	cond  *cond
+	hosts []string
 }
 
 type switchRule struct {
-	cond *cond
-	be   *backendRoute
+	cond  *cond
+	hosts []string
+	be    *backendRoute
 }
 
 // backendRoute is a compiled config.Backend.
 type backendRoute struct {
+	cfg         *config.Backend
 	name        string
 	mode        config.Mode
 	pool        *backend.Pool
@@ -107,11 +122,28 @@ type backendRoute struct {
 }
 
 // compile builds a Table from a validated config. slots maps bind addresses
-// to listener slots; nslots is the length of the frontend index.
-func compile(cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, error) {
-	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots), backends: map[string]*backendRoute{}}
+// to listener slots; nslots is the length of the frontend index. What prev
+// (nil for none) compiled from the very same configuration values is reused
+// (see Runtime.Apply), so a change costs in proportion to what it touched.
+func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, error) {
+	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots), backends: make(map[string]*backendRoute, len(cfg.Backends))}
+	var prevFrontends map[string]*frontend
+	if prev != nil {
+		prevFrontends = map[string]*frontend{}
+		for _, fe := range prev.frontends {
+			if fe != nil {
+				prevFrontends[fe.name] = fe
+			}
+		}
+	}
 	var errs []error
 	for _, b := range cfg.Backends {
+		if prev != nil {
+			if br := prev.backends[b.Name]; br != nil && br.cfg == b {
+				t.backends[b.Name] = br
+				continue
+			}
+		}
 		br, err := compileBackend(b, reg, m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("backend %q: %w", b.Name, err))
@@ -120,7 +152,7 @@ func compile(cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[st
 		t.backends[b.Name] = br
 	}
 	for _, f := range cfg.Frontends {
-		fe, err := compileFrontend(f, t.backends, m)
+		fe, err := compileFrontendFrom(prevFrontends[f.Name], f, t.backends, m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("frontend %q: %w", f.Name, err))
 			continue
@@ -142,11 +174,24 @@ func compile(cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[st
 func bindKey(b config.Bind) string { return b.Addr() }
 
 func compileFrontend(f *config.Frontend, backends map[string]*backendRoute, m *Metrics) (*frontend, error) {
+	return compileFrontendFrom(nil, f, backends, m)
+}
+
+// compileFrontendFrom compiles f, reusing from prev (the previous
+// generation's frontend of that name, or nil) the compiled use_backend
+// conditions of the very same configuration values when everything they
+// depend on, the frontend's ACLs, is unchanged.
+func compileFrontendFrom(prev *frontend, f *config.Frontend, backends map[string]*backendRoute, m *Metrics) (*frontend, error) {
+	var reuse map[*config.Condition]compiledCond
+	if prev != nil && (prev.cfg == f || slices.EqualFunc(prev.cfg.ACLs, f.ACLs, func(a, b config.ACL) bool { return reflect.DeepEqual(a, b) })) {
+		reuse = prev.conds
+	}
 	scope, err := newACLScope(f.ACLs, nil)
 	if err != nil {
 		return nil, err
 	}
 	fe := &frontend{
+		cfg:        f,
 		name:       f.Name,
 		mode:       f.Mode,
 		timeouts:   resolveTimeouts(f.Timeouts, config.Timeouts{}),
@@ -161,17 +206,28 @@ func compileFrontend(f *config.Frontend, backends map[string]*backendRoute, m *M
 	if fe.respRules, err = compileRespRules(f.HTTPResponse, scope); err != nil {
 		return nil, err
 	}
-	var rules []switchRule
+	rules := make([]switchRule, 0, len(f.UseBackends))
+	fe.conds = make(map[*config.Condition]compiledCond, len(f.UseBackends))
 	for _, ub := range f.UseBackends {
 		be, ok := backends[ub.Backend]
 		if !ok {
 			return nil, fmt.Errorf("use_backend: no backend %q", ub.Backend)
 		}
-		c, err := scope.compileCond(ub.Cond)
-		if err != nil {
-			return nil, fmt.Errorf("use_backend %s: %w", ub.Backend, err)
+		cc, ok := fe.conds[ub.Cond]
+		if !ok && ub.Cond != nil {
+			cc, ok = reuse[ub.Cond]
 		}
-		rules = append(rules, switchRule{cond: c, be: be})
+		if !ok {
+			c, err := scope.compileCond(ub.Cond)
+			if err != nil {
+				return nil, fmt.Errorf("use_backend %s: %w", ub.Backend, err)
+			}
+			cc = compiledCond{cond: c, hosts: requiredHosts(c)}
+		}
+		if ub.Cond != nil {
+			fe.conds[ub.Cond] = cc
+		}
+		rules = append(rules, switchRule{cond: cc.cond, hosts: cc.hosts, be: be})
 	}
 	fe.switching = buildSwitching(rules)
 	if f.DefaultBackend != "" {
@@ -194,6 +250,7 @@ func compileBackend(b *config.Backend, reg *backend.Registry, m *Metrics) (*back
 		return nil, err
 	}
 	br := &backendRoute{
+		cfg:         b,
 		name:        b.Name,
 		mode:        b.Mode,
 		pool:        pool,

@@ -25,10 +25,13 @@ type servicePort struct {
 	namespace, service, port string
 }
 
-// backendFamily is every backend built for one Service port.
+// backendFamily is every backend built for one Service port: the first,
+// with the plain name, and those of other settings.
 type backendFamily struct {
-	// names maps each distinct set of backend settings to its backend.
-	names map[backendSettings]string
+	first     backendSettings
+	firstName string
+	// more maps each other set of backend settings to its backend.
+	more map[backendSettings]string
 }
 
 // backendName names the backend for a Service port and a set of settings.
@@ -43,16 +46,22 @@ type backendFamily struct {
 // other or with the backends Translate creates itself.
 func (t *translator) backendName(sp servicePort, bs backendSettings, ingress string) string {
 	f := t.families[sp]
-	base := sp.namespace + "_" + sp.service + "_" + sp.port
 	if f == nil {
-		f = &backendFamily{names: map[backendSettings]string{bs: base}}
+		f = &backendFamily{first: bs, firstName: sp.namespace + "_" + sp.service + "_" + sp.port}
 		t.families[sp] = f
+		return f.firstName
 	}
-	if name, ok := f.names[bs]; ok {
+	if bs == f.first {
+		return f.firstName
+	}
+	if name, ok := f.more[bs]; ok {
 		return name
 	}
-	name := base + "_" + ingress
-	f.names[bs] = name
+	if f.more == nil {
+		f.more = map[backendSettings]string{}
+	}
+	name := f.firstName + "_" + ingress
+	f.more[bs] = name
 	return name
 }
 

@@ -37,7 +37,11 @@ func NewTranslator(o Options) *Translator {
 func (tr *Translator) Translate(s *Snapshot) Result {
 	t := newTranslator(s, tr.opts)
 	if tr.memo != nil {
-		t.prev = tr.memo
+		t.prev, t.next = tr.memo, newMemo(tr.memo)
+		t.families = make(map[servicePort]*backendFamily, len(tr.memo.resolved))
+		t.backends = make(map[string]*config.Backend, len(tr.memo.backends))
+		t.sources = make(map[string]servicePort, len(tr.memo.backends))
+		t.claims = make(map[routeKey]*networkingv1.Ingress, len(tr.memo.conds))
 	}
 	res := t.translate()
 	tr.memo = t.next
@@ -55,13 +59,17 @@ type memo struct {
 	guards    map[hostMatch]*config.Condition
 }
 
-func newMemo() *memo {
+// newMemo returns an empty memo sized for one like prev (nil: small).
+func newMemo(prev *memo) *memo {
+	if prev == nil {
+		prev = &memo{}
+	}
 	return &memo{
-		ingresses: map[*networkingv1.Ingress]*parsedIngress{},
-		resolved:  map[servicePort]memoResolved{},
-		backends:  map[string]memoBackend{},
-		conds:     map[routeKey]*config.Condition{},
-		guards:    map[hostMatch]*config.Condition{},
+		ingresses: make(map[*networkingv1.Ingress]*parsedIngress, len(prev.ingresses)),
+		resolved:  make(map[servicePort]memoResolved, len(prev.resolved)),
+		backends:  make(map[string]memoBackend, len(prev.backends)),
+		conds:     make(map[routeKey]*config.Condition, len(prev.conds)),
+		guards:    make(map[hostMatch]*config.Condition, len(prev.guards)),
 	}
 }
 
@@ -103,8 +111,8 @@ func (t *translator) parsed(ing *networkingv1.Ingress) *parsedIngress {
 // translation while the Service and its slices stay the same: callers that
 // modify the servers must copy them first.
 func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
-	if r, ok := t.resolved[sp]; ok {
-		return r.servers, r.prob
+	if m, ok := t.next.resolved[sp]; ok {
+		return m.r.servers, m.r.prob
 	}
 	key := types.NamespacedName{Namespace: sp.namespace, Name: sp.service}
 	m := memoResolved{svc: t.snap.Services[key], slices: t.slices[key]}
@@ -114,7 +122,6 @@ func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
 		m.r.servers, m.r.prob = t.lookup(sp)
 	}
 	t.next.resolved[sp] = m
-	t.resolved[sp] = m.r
 	return m.r.servers, m.r.prob
 }
 

@@ -170,7 +170,6 @@ type translator struct {
 	backends map[string]*config.Backend
 	sources  map[string]servicePort
 	families map[servicePort]*backendFamily
-	resolved map[servicePort]resolved
 
 	// prev is what the previous translation left to reuse (empty, never
 	// nil); next collects what this one leaves to the next.
@@ -184,14 +183,13 @@ func newTranslator(s *Snapshot, o Options) *translator {
 	t := &translator{
 		snap:     s,
 		opts:     o,
-		slices:   map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		slices:   make(map[types.NamespacedName][]*discoveryv1.EndpointSlice, len(s.EndpointSlices)),
 		claims:   map[routeKey]*networkingv1.Ingress{},
 		backends: map[string]*config.Backend{},
 		families: map[servicePort]*backendFamily{},
 		sources:  map[string]servicePort{},
-		resolved: map[servicePort]resolved{},
-		prev:     newMemo(),
-		next:     newMemo(),
+		prev:     newMemo(nil),
+		next:     newMemo(nil),
 	}
 	for _, es := range s.EndpointSlices {
 		if es == nil {

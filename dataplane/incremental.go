@@ -1,0 +1,109 @@
+package dataplane
+
+import (
+	"reflect"
+
+	"sluice.dev/sluice/config"
+)
+
+// validate is cfg.Validate(), sped up when cfg is a change of the
+// configuration that prev was compiled from: a backend or a use_backend
+// condition that is the very value prev had was validated then, so only new
+// values and the references between frontends and backends are checked. It
+// is conservative: anything it cannot prove valid that way goes through
+// cfg.Validate(), which also gives the error messages.
+func validate(prev *Table, cfg *config.Config) error {
+	if prev == nil || prev.cfg == nil || !validChange(prev, cfg) {
+		return cfg.Validate()
+	}
+	return nil
+}
+
+// validChange reports whether cfg is valid, given that prev.cfg was, when
+// cfg differs from it only in backends and in frontends' use_backend lists.
+// False means "not proven", not "invalid".
+func validChange(prev *Table, cfg *config.Config) bool {
+	old := prev.cfg
+	if len(cfg.Frontends) != len(old.Frontends) || !reflect.DeepEqual(cfg.Global, old.Global) {
+		return false
+	}
+	backends := make(map[string]*config.Backend, len(cfg.Backends))
+	var changed []*config.Backend
+	for _, b := range cfg.Backends {
+		if b == nil {
+			return false
+		}
+		if _, dup := backends[b.Name]; dup {
+			return false
+		}
+		backends[b.Name] = b
+		if br := prev.backends[b.Name]; br == nil || br.cfg != b {
+			changed = append(changed, b)
+		}
+	}
+	if len(changed) > 0 && (&config.Config{Global: cfg.Global, Backends: changed}).Validate() != nil {
+		return false
+	}
+	prevFrontends := map[string]*frontend{}
+	for _, fe := range prev.frontends {
+		if fe != nil {
+			prevFrontends[fe.name] = fe
+		}
+	}
+	for i, f := range cfg.Frontends {
+		if f == nil || old.Frontends[i] == nil || f.Name != old.Frontends[i].Name {
+			return false
+		}
+		pf := prevFrontends[f.Name]
+		if pf == nil || (pf.cfg != f && !sameButUseBackends(pf.cfg, f)) {
+			return false
+		}
+		// The references: what backendRef checks.
+		ref := func(name string) *config.Backend {
+			if b := backends[name]; b != nil && b.Mode == f.Mode {
+				return b
+			}
+			return nil
+		}
+		if f.DefaultBackend != "" && ref(f.DefaultBackend) == nil {
+			return false
+		}
+		var fresh []config.UseBackend
+		var freshBackends []*config.Backend
+		seen := map[string]bool{}
+		for _, u := range f.UseBackends {
+			b := ref(u.Backend)
+			if b == nil {
+				return false
+			}
+			if _, ok := pf.conds[u.Cond]; ok || u.Cond == nil {
+				continue
+			}
+			fresh = append(fresh, u)
+			if !seen[b.Name] {
+				seen[b.Name] = true
+				freshBackends = append(freshBackends, b)
+			}
+		}
+		if len(fresh) > 0 {
+			// The new conditions, in the frontend they belong to (its
+			// binds, ACLs and mode), with the backends they name.
+			probe := *f
+			probe.UseBackends = fresh
+			probe.DefaultBackend = ""
+			if (&config.Config{Global: cfg.Global, Frontends: []*config.Frontend{&probe}, Backends: freshBackends}).Validate() != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sameButUseBackends reports whether two frontends differ at most in their
+// use_backend rules and default backend.
+func sameButUseBackends(a, b *config.Frontend) bool {
+	x, y := *a, *b
+	x.UseBackends, y.UseBackends = nil, nil
+	x.DefaultBackend, y.DefaultBackend = "", ""
+	return reflect.DeepEqual(&x, &y)
+}
