@@ -12,6 +12,23 @@ import (
 	"sluice.dev/sluice/config"
 )
 
+// listenTCP is the default listener. TCP keep-alive probes are off on
+// accepted connections, as in HAProxy without option clitcpka: idle
+// limits are the timeouts' job, and Go would otherwise spend four
+// setsockopt calls on every accepted connection.
+func listenTCP(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
+// dialTCP opens a server connection, without TCP keep-alive probes (HAProxy's
+// default without option srvtcpka). Go's TCP connections start with Nagle
+// off, which is what a proxy writing whole heads wants.
+func dialTCP(addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	return d.Dial("tcp", addr)
+}
+
 // A client connection's life: accepted, tracked for drains, served by the
 // engine of its frontend's mode, released.
 

@@ -23,7 +23,7 @@ type Options struct {
 	AccessLog io.Writer
 	// Logger receives events: reloads, listener changes, server state.
 	Logger *slog.Logger
-	// Listen opens a listener; nil uses net.Listen("tcp", addr). It is the
+	// Listen opens a listener; nil listens on TCP (see listenTCP). It is the
 	// hook where a TLS listener will be plugged.
 	Listen func(addr string) (net.Listener, error)
 }
@@ -69,7 +69,7 @@ func New(opts Options) *Runtime {
 		opts.Registerer = prometheus.NewRegistry()
 	}
 	if opts.Listen == nil {
-		opts.Listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+		opts.Listen = listenTCP
 	}
 	rt := &Runtime{
 		opts:      opts,

@@ -53,7 +53,7 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 		}
 		srv = s
 		tc := time.Now()
-		up, err = net.DialTimeout("tcp", srv.Addr, tm.connect)
+		up, err = dialTCP(srv.Addr, tm.connect)
 		entry.tConnect = time.Since(tc)
 		if err == nil {
 			srv.ReportSuccess()

@@ -51,11 +51,9 @@ func putReader(br *bufio.Reader) {
 	readerPool.Put(br)
 }
 
-// dialUpstream opens a new connection to srv. Go's TCP connections start
-// with Nagle off, which is what a proxy writing whole heads wants.
+// dialUpstream opens a new connection to srv.
 func dialUpstream(srv *backend.Server, timeout time.Duration) (*upstream, error) {
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.Dial("tcp", srv.Addr)
+	conn, err := dialTCP(srv.Addr, timeout)
 	if err != nil {
 		return nil, err
 	}
