@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,15 +18,12 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -69,20 +65,20 @@ type Options struct {
 type Controller struct {
 	opts    Options
 	mgr     manager.Manager
-	reader  client.Reader
 	log     logr.Logger
 	metrics *metrics
 	events  *eventEmitter
 	status  *statusWriter
 	leader  *leaderElector
 
-	ready   atomic.Bool
-	kick    chan event.GenericEvent
-	changes changeSet
-	// last is the translation serving now; only Reconcile touches it
-	// (MaxConcurrentReconciles is 1).
-	last    *translate.Result
-	applied atomic.Int64 // unix nanoseconds of the last successful apply
+	ready atomic.Bool
+	kick  chan event.GenericEvent
+	store *store
+	// translator and last, the translation serving now, are Reconcile's
+	// alone (MaxConcurrentReconciles is 1).
+	translator *translate.Translator
+	last       *translate.Result
+	applied    atomic.Int64 // unix nanoseconds of the last successful apply
 }
 
 // syncKey is the only reconcile request: the whole cluster is one input.
@@ -122,10 +118,12 @@ func New(cfg *rest.Config, o Options) (*Controller, error) {
 	c := &Controller{
 		opts:    o,
 		mgr:     mgr,
-		reader:  mgr.GetClient(),
 		log:     o.Logger.WithName("controller"),
 		metrics: newMetrics(o.Registerer),
 		kick:    make(chan event.GenericEvent, 1),
+		store:   newStore(),
+
+		translator: translate.NewTranslator(o.Translate),
 	}
 	c.events = newEventEmitter(mgr.GetEventRecorder("sluice"), scheme)
 	c.leader = newLeaderElector(cfg, o, c.metrics, c.log)
@@ -137,9 +135,13 @@ func New(cfg *rest.Config, o Options) (*Controller, error) {
 }
 
 // cacheOptions keeps the informers to what translation reads: the watched
-// namespace, and of ConfigMaps only the TCP services one.
+// namespace, of ConfigMaps only the TCP services one, and of every object
+// only the fields translation or status writing use (see transform.go).
 func cacheOptions(o Options) cache.Options {
-	co := cache.Options{ByObject: map[client.Object]cache.ByObject{}}
+	co := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Service{}:            {Transform: trimService},
+		&discoveryv1.EndpointSlice{}: {Transform: trimEndpointSlice},
+	}, DefaultTransform: trimMeta}
 	if o.WatchNamespace != "" {
 		co.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
 	}
@@ -153,22 +155,14 @@ func cacheOptions(o Options) cache.Options {
 }
 
 func (c *Controller) setup() error {
-	full := c.enqueue(func(client.Object) { c.changes.markFull() })
-	endpoints := c.enqueue(func(o client.Object) {
-		svc := o.GetLabels()[discoveryv1.LabelServiceName]
-		c.changes.markService(types.NamespacedName{Namespace: o.GetNamespace(), Name: svc})
-	})
+	full := c.store.handler(false, nil)
 	b := ctrl.NewControllerManagedBy(c.mgr).
 		Named("sluice").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptrTrue()}).
-		// Our own status writes must not trigger a translation: an Ingress
-		// update matters when its spec (generation), annotations or labels
-		// change.
-		Watches(&networkingv1.Ingress{}, full, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&networkingv1.Ingress{}, c.store.handler(false, ingressMatters)).
 		Watches(&networkingv1.IngressClass{}, full).
 		Watches(&corev1.Service{}, full).
-		Watches(&discoveryv1.EndpointSlice{}, endpoints).
+		Watches(&discoveryv1.EndpointSlice{}, c.store.handler(true, endpointsMatter)).
 		WatchesRawSource(source.Channel(c.kick, full))
 	if c.opts.Translate.TCPServicesConfigMap.Name != "" {
 		b = b.Watches(&corev1.ConfigMap{}, full)
@@ -183,46 +177,6 @@ func (c *Controller) setup() error {
 }
 
 func ptrTrue() *bool { t := true; return &t }
-
-// enqueue records what changed and asks for the one sync.
-func (c *Controller) enqueue(record func(client.Object)) handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		record(o)
-		return []reconcile.Request{syncKey}
-	})
-}
-
-// changeSet is what changed since the last sync: everything (full), or only
-// the EndpointSlices of some Services, which is cheaper to follow.
-type changeSet struct {
-	mu       sync.Mutex
-	full     bool
-	services map[types.NamespacedName]bool
-}
-
-func (s *changeSet) markFull() {
-	s.mu.Lock()
-	s.full = true
-	s.mu.Unlock()
-}
-
-func (s *changeSet) markService(k types.NamespacedName) {
-	s.mu.Lock()
-	if s.services == nil {
-		s.services = map[types.NamespacedName]bool{}
-	}
-	s.services[k] = true
-	s.mu.Unlock()
-}
-
-// take returns and clears the pending changes.
-func (s *changeSet) take() (full bool, services map[types.NamespacedName]bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	full, services = s.full, s.services
-	s.full, s.services = false, nil
-	return full, services
-}
 
 // Start runs until ctx ends.
 func (c *Controller) Start(ctx context.Context) error {
@@ -241,10 +195,10 @@ func (c *Controller) Ready() bool { return c.ready.Load() }
 // Services are looked up again.
 func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	start := time.Now()
-	full, services := c.changes.take()
+	snap, full, services := c.store.take()
 	fail := func(err error) (reconcile.Result, error) {
 		// Whatever was pending is still pending: next time, do it all.
-		c.changes.markFull()
+		c.store.markFull()
 		c.metrics.syncs.WithLabelValues("failure").Inc()
 		return reconcile.Result{}, err
 	}
@@ -253,15 +207,11 @@ func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if incremental {
 		kind = "endpoints"
 	}
-	snap, err := c.snapshot(ctx, incremental)
-	if err != nil {
-		return fail(fmt.Errorf("reading the cache: %w", err))
-	}
 	var res translate.Result
 	if incremental {
 		res = translate.RefreshEndpoints(*c.last, snap, services)
 	} else {
-		res = translate.Translate(snap, c.opts.Translate)
+		res = c.translator.Translate(snap)
 		c.metrics.observeSnapshot(snap)
 		c.events.emit(ctx, res.Events)
 		c.metrics.warnings.Set(float64(countWarnings(res.Events)))
@@ -284,27 +234,6 @@ func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	return reconcile.Result{}, nil
 }
 
-// listEndpoints fills in the Services and EndpointSlices.
-func (c *Controller) listEndpoints(ctx context.Context, s *translate.Snapshot, opts []client.ListOption) error {
-	var svcs corev1.ServiceList
-	if err := c.reader.List(ctx, &svcs, opts...); err != nil {
-		return err
-	}
-	for i := range svcs.Items {
-		o := &svcs.Items[i]
-		s.Services[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
-	}
-	var eps discoveryv1.EndpointSliceList
-	if err := c.reader.List(ctx, &eps, opts...); err != nil {
-		return err
-	}
-	for i := range eps.Items {
-		o := &eps.Items[i]
-		s.EndpointSlices[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
-	}
-	return nil
-}
-
 func countWarnings(evs []translate.Event) int {
 	n := 0
 	for _, e := range evs {
@@ -313,53 +242,4 @@ func countWarnings(evs []translate.Event) int {
 		}
 	}
 	return n
-}
-
-// snapshot lists every watched object from the informer caches. The
-// objects are shared with the cache (no deep copy): translation only reads.
-func (c *Controller) snapshot(ctx context.Context, endpointsOnly bool) (*translate.Snapshot, error) {
-	var opts []client.ListOption
-	opts = append(opts, client.UnsafeDisableDeepCopy)
-	if ns := c.opts.WatchNamespace; ns != "" {
-		opts = append(opts, client.InNamespace(ns))
-	}
-	s := &translate.Snapshot{
-		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
-		IngressClasses: map[string]*networkingv1.IngressClass{},
-		Services:       map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
-		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
-	}
-	if endpointsOnly {
-		return s, c.listEndpoints(ctx, s, opts)
-	}
-	var ings networkingv1.IngressList
-	if err := c.reader.List(ctx, &ings, opts...); err != nil {
-		return nil, err
-	}
-	for i := range ings.Items {
-		o := &ings.Items[i]
-		s.Ingresses[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
-	}
-	var classes networkingv1.IngressClassList
-	if err := c.reader.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	for i := range classes.Items {
-		s.IngressClasses[classes.Items[i].Name] = &classes.Items[i]
-	}
-	if err := c.listEndpoints(ctx, s, opts); err != nil {
-		return nil, err
-	}
-	if cm := c.opts.Translate.TCPServicesConfigMap; cm.Name != "" {
-		var m corev1.ConfigMap
-		err := c.reader.Get(ctx, cm, &m)
-		switch {
-		case err == nil:
-			s.ConfigMaps[cm] = &m
-		case client.IgnoreNotFound(err) != nil:
-			return nil, err
-		}
-	}
-	return s, nil
 }

@@ -25,10 +25,16 @@ type statusWriter struct {
 	leader *leaderElector
 	log    logr.Logger
 
-	mu      sync.Mutex
-	want    []types.NamespacedName
+	mu   sync.Mutex
+	want []types.NamespacedName
+	// changed are the Ingresses that became ours or stopped being ours
+	// since the last sync: after a translation, only they need a look.
+	changed []types.NamespacedName
 	written map[types.NamespacedName]bool
-	kick    chan struct{}
+	// addrs is what the last full pass wrote; other addresses call for
+	// another full pass.
+	addrs []networkingv1.IngressLoadBalancerIngress
+	kick  chan struct{}
 }
 
 // statusResync re-reads the published Service now and then, since its
@@ -44,9 +50,13 @@ func newStatusWriter(c client.Client, api client.Reader, o Options, l *leaderEle
 // manager's election is off.
 func (s *statusWriter) NeedLeaderElection() bool { return false }
 
-// update records the Ingresses that are ours after a translation.
+// update records the Ingresses that are ours after a translation, sorted.
+// A translation that leaves the set as it was costs one look at the
+// published address (a translation may follow a change of the published
+// Service).
 func (s *statusWriter) update(ings []types.NamespacedName) {
 	s.mu.Lock()
+	s.changed = appendDifference(s.changed, s.want, ings)
 	s.want = ings
 	s.mu.Unlock()
 	select {
@@ -55,37 +65,74 @@ func (s *statusWriter) update(ings []types.NamespacedName) {
 	}
 }
 
+// appendDifference appends to dst the keys in exactly one of the sorted
+// lists a and b.
+func appendDifference(dst, a, b []types.NamespacedName) []types.NamespacedName {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && lessName(a[i], b[j])):
+			dst = append(dst, a[i])
+			i++
+		case i == len(a) || lessName(b[j], a[i]):
+			dst = append(dst, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return dst
+}
+
+func lessName(a, b types.NamespacedName) bool {
+	return a.Namespace < b.Namespace || (a.Namespace == b.Namespace && a.Name < b.Name)
+}
+
 func (s *statusWriter) Start(ctx context.Context) error {
 	tick := time.NewTicker(statusResync)
 	defer tick.Stop()
 	for {
+		all := true
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.kick:
+			all = false
 		case <-s.leader.changed:
 		case <-tick.C:
 		}
 		if s.leader.isLeader() {
-			s.sync(ctx)
+			s.sync(ctx, all)
 		}
 	}
 }
 
-func (s *statusWriter) sync(ctx context.Context) {
+// sync writes the status of every Ingress that needs it. Unless all is
+// set, only those whose membership changed since the last sync are looked
+// at; a full pass (leadership gained, the periodic resync) catches the rest,
+// such as a status someone else overwrote.
+func (s *statusWriter) sync(ctx context.Context, all bool) {
 	addrs, err := s.addresses(ctx)
 	if err != nil {
 		s.log.Error(err, "reading the published address")
 		return
 	}
 	s.mu.Lock()
-	want := slices.Clone(s.want)
+	want, changed := slices.Clone(s.want), s.changed
+	s.changed = nil
 	s.mu.Unlock()
+	if !all && slices.EqualFunc(addrs, s.addrs, sameLBIngress) {
+		s.syncChanged(ctx, want, changed, addrs)
+		return
+	}
+	s.addrs = addrs
 	keep := map[types.NamespacedName]bool{}
 	for _, key := range want {
 		keep[key] = true
 		if err := s.set(ctx, key, addrs); err != nil {
 			s.log.Error(err, "writing Ingress status", "ingress", key.String())
+			s.retry(key)
 			continue
 		}
 		s.written[key] = true
@@ -97,6 +144,7 @@ func (s *statusWriter) sync(ctx context.Context) {
 		}
 		if err := s.set(ctx, key, nil); err != nil && client.IgnoreNotFound(err) != nil {
 			s.log.Error(err, "clearing Ingress status", "ingress", key.String())
+			s.retry(key)
 			continue
 		}
 		delete(s.written, key)
@@ -159,4 +207,46 @@ func lbIngress(a string) networkingv1.IngressLoadBalancerIngress {
 		return networkingv1.IngressLoadBalancerIngress{IP: a}
 	}
 	return networkingv1.IngressLoadBalancerIngress{Hostname: a}
+}
+
+// syncChanged is sync for the keys in changed only.
+func (s *statusWriter) syncChanged(ctx context.Context, want, changed []types.NamespacedName, addrs []networkingv1.IngressLoadBalancerIngress) {
+	for _, key := range changed {
+		_, ours := slices.BinarySearchFunc(want, key, compareName)
+		if ours {
+			if err := s.set(ctx, key, addrs); err != nil {
+				s.log.Error(err, "writing Ingress status", "ingress", key.String())
+				s.retry(key)
+				continue
+			}
+			s.written[key] = true
+			continue
+		}
+		if !s.written[key] {
+			continue
+		}
+		if err := s.set(ctx, key, nil); err != nil && client.IgnoreNotFound(err) != nil {
+			s.log.Error(err, "clearing Ingress status", "ingress", key.String())
+			s.retry(key)
+			continue
+		}
+		delete(s.written, key)
+	}
+}
+
+// retry keeps key for the next sync.
+func (s *statusWriter) retry(key types.NamespacedName) {
+	s.mu.Lock()
+	s.changed = append(s.changed, key)
+	s.mu.Unlock()
+}
+
+func compareName(a, b types.NamespacedName) int {
+	switch {
+	case lessName(a, b):
+		return -1
+	case lessName(b, a):
+		return 1
+	}
+	return 0
 }

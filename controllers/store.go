@@ -1,0 +1,173 @@
+package controllers
+
+import (
+	"context"
+	"maps"
+	"reflect"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"sluice.dev/sluice/controllers/translate"
+)
+
+// store is the cluster as translation sees it: the informer caches' own
+// objects, filed by the watch events as they arrive, and what changed since
+// the last sync. Holding the caches' pointers (never copies) is what lets
+// the Translator recognise an unchanged object by its pointer, and a
+// snapshot costs a copy of five maps rather than a List of every object.
+// Those objects are shared with the caches: nothing may modify them.
+type store struct {
+	mu   sync.Mutex
+	snap translate.Snapshot
+	// full: something other than EndpointSlices changed since the last
+	// take; otherwise services are those whose slices did.
+	full     bool
+	services map[types.NamespacedName]bool
+}
+
+func newStore() *store {
+	return &store{snap: translate.Snapshot{
+		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
+		IngressClasses: map[string]*networkingv1.IngressClass{},
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+	}}
+}
+
+func keyOf(o client.Object) types.NamespacedName {
+	return types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// file records o (nil when deleted) under its key, and returns whether the
+// change matters to translation as a whole (full) or only to the endpoints
+// of some Services.
+func (s *store) file(o client.Object, deleted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := keyOf(o)
+	switch o := o.(type) {
+	case *networkingv1.Ingress:
+		putOrDelete(s.snap.Ingresses, k, o, deleted)
+	case *networkingv1.IngressClass:
+		putOrDelete(s.snap.IngressClasses, o.Name, o, deleted)
+	case *corev1.Service:
+		putOrDelete(s.snap.Services, k, o, deleted)
+	case *discoveryv1.EndpointSlice:
+		putOrDelete(s.snap.EndpointSlices, k, o, deleted)
+	case *corev1.ConfigMap:
+		putOrDelete(s.snap.ConfigMaps, k, o, deleted)
+	}
+}
+
+func putOrDelete[K comparable, V any](m map[K]*V, k K, v *V, deleted bool) {
+	if deleted {
+		delete(m, k)
+	} else {
+		m[k] = v
+	}
+}
+
+func (s *store) markFull() {
+	s.mu.Lock()
+	s.full = true
+	s.mu.Unlock()
+}
+
+func (s *store) markService(o client.Object) {
+	svc := o.GetLabels()[discoveryv1.LabelServiceName]
+	s.mu.Lock()
+	if s.services == nil {
+		s.services = map[types.NamespacedName]bool{}
+	}
+	s.services[types.NamespacedName{Namespace: o.GetNamespace(), Name: svc}] = true
+	s.mu.Unlock()
+}
+
+// take returns a snapshot of the objects and the pending changes, which it
+// clears.
+func (s *store) take() (snap *translate.Snapshot, full bool, services map[types.NamespacedName]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap = &translate.Snapshot{
+		Ingresses:      maps.Clone(s.snap.Ingresses),
+		IngressClasses: maps.Clone(s.snap.IngressClasses),
+		Services:       maps.Clone(s.snap.Services),
+		EndpointSlices: maps.Clone(s.snap.EndpointSlices),
+		ConfigMaps:     maps.Clone(s.snap.ConfigMaps),
+	}
+	full, services = s.full, s.services
+	s.full, s.services = false, nil
+	return snap, full, services
+}
+
+// handler files every event of one kind in the store and asks for the one
+// sync when the change can matter. matters, if set, tells an update that
+// cannot (an Ingress's own status) from one that can.
+func (s *store) handler(endpoints bool, matters func(old, new client.Object) bool) handler.EventHandler {
+	mark := func(o client.Object) {
+		if endpoints {
+			s.markService(o)
+		} else {
+			s.markFull()
+		}
+	}
+	sync := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) { q.Add(syncKey) }
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			s.file(e.Object, false)
+			mark(e.Object)
+			sync(q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// Always file the new object, even when the change does not
+			// matter, so the store never holds on to a stale copy.
+			s.file(e.ObjectNew, false)
+			if matters != nil && !matters(e.ObjectOld, e.ObjectNew) {
+				return
+			}
+			mark(e.ObjectOld) // an EndpointSlice may change Service
+			mark(e.ObjectNew)
+			sync(q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			s.file(e.Object, true)
+			mark(e.Object)
+			sync(q)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			s.markFull()
+			sync(q)
+		},
+	}
+}
+
+// ingressMatters: our own status writes must not trigger a translation; an
+// Ingress update matters when its spec (generation), annotations or labels
+// change.
+func ingressMatters(old, new client.Object) bool {
+	return old.GetGeneration() != new.GetGeneration() ||
+		!maps.Equal(old.GetAnnotations(), new.GetAnnotations()) ||
+		!maps.Equal(old.GetLabels(), new.GetLabels())
+}
+
+// endpointsMatter: an EndpointSlice update that changes nothing translation
+// reads (a resync, a trigger-time annotation) needs no sync.
+func endpointsMatter(old, new client.Object) bool {
+	a, ok1 := old.(*discoveryv1.EndpointSlice)
+	b, ok2 := new.(*discoveryv1.EndpointSlice)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return a.Labels[discoveryv1.LabelServiceName] != b.Labels[discoveryv1.LabelServiceName] ||
+		a.AddressType != b.AddressType || !reflect.DeepEqual(a.Endpoints, b.Endpoints) || !reflect.DeepEqual(a.Ports, b.Ports)
+}

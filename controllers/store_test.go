@@ -1,0 +1,88 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"sluice.dev/sluice/controllers/translate"
+)
+
+func TestAppendDifference(t *testing.T) {
+	k := func(names ...string) []types.NamespacedName {
+		var out []types.NamespacedName
+		for _, n := range names {
+			out = append(out, types.NamespacedName{Namespace: n[:1], Name: n[1:]})
+		}
+		return out
+	}
+	for _, tc := range []struct{ a, b, want []types.NamespacedName }{
+		{nil, nil, nil},
+		{k("a1", "a2"), k("a1", "a2"), nil},
+		{nil, k("a1", "b1"), k("a1", "b1")},
+		{k("a1", "b1"), nil, k("a1", "b1")},
+		{k("a1", "a3", "b2"), k("a2", "a3", "c1"), k("a1", "a2", "b2", "c1")},
+	} {
+		if got := appendDifference(nil, tc.a, tc.b); !slices.Equal(got, tc.want) {
+			t.Errorf("appendDifference(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestTrimmedObjectsTranslateTheSame: the cache transforms drop only what
+// translation does not read.
+func TestTrimmedObjectsTranslateTheSame(t *testing.T) {
+	full := benchCluster(20)
+	// What the API server adds and translation ignores.
+	for _, svc := range full.Services {
+		svc.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+		svc.Annotations = map[string]string{lastApplied: "{}", "team": "x"}
+		svc.Spec.Selector = map[string]string{"app": "x"}
+		svc.Spec.ClusterIP = "10.96.0.1"
+	}
+	node := "node-1"
+	for _, es := range full.EndpointSlices {
+		es.Labels["endpointslice.kubernetes.io/managed-by"] = "endpointslice-controller.k8s.io"
+		es.Endpoints[0].NodeName = &node
+		es.Endpoints[0].TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: "p"}
+	}
+	ext := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "scale", Name: "svc-0"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.net",
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+	full.Services[types.NamespacedName{Namespace: "scale", Name: "svc-0"}] = ext
+
+	trimmed := &translate.Snapshot{Ingresses: map[types.NamespacedName]*networkingv1.Ingress{}, IngressClasses: full.IngressClasses,
+		Services: map[types.NamespacedName]*corev1.Service{}, EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{}}
+	for k, o := range full.Ingresses {
+		c := o.DeepCopy()
+		c.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+		c.Annotations = map[string]string{lastApplied: "{}"}
+		v, _ := trimMeta(c)
+		trimmed.Ingresses[k] = v.(*networkingv1.Ingress)
+	}
+	for k, o := range full.Services {
+		v, _ := trimService(o.DeepCopy())
+		trimmed.Services[k] = v.(*corev1.Service)
+	}
+	for k, o := range full.EndpointSlices {
+		v, _ := trimEndpointSlice(o.DeepCopy())
+		trimmed.EndpointSlices[k] = v.(*discoveryv1.EndpointSlice)
+	}
+	opts := translate.Options{HTTPAddr: ":8080"}
+	want, got := translate.Translate(full, opts), translate.Translate(trimmed, opts)
+	if w, g := want.Config.String(), got.Config.String(); w != g {
+		t.Fatalf("translation of trimmed objects:\n%s\nwant:\n%s", g, w)
+	}
+	if w, g := fmt.Sprint(want.Events), fmt.Sprint(got.Events); w != g {
+		t.Fatalf("events of trimmed objects:\n%s\nwant:\n%s", g, w)
+	}
+	if len(got.Config.Backends) < 20 {
+		t.Fatalf("only %d backends", len(got.Config.Backends))
+	}
+}
