@@ -32,13 +32,7 @@ func buildSwitching(rules []switchRule) []switchBlock {
 		if len(run) < minIndexedRun {
 			blocks = appendLinear(blocks, run...)
 		} else {
-			idx := map[string][]switchRule{}
-			for i, r := range run {
-				for _, h := range runHosts[i] {
-					idx[h] = append(idx[h], r)
-				}
-			}
-			blocks = append(blocks, switchBlock{byHost: idx})
+			blocks = append(blocks, switchBlock{byHost: indexByHost(run, runHosts)})
 		}
 		run, runHosts = nil, nil
 	}
@@ -53,6 +47,35 @@ func buildSwitching(rules []switchRule) []switchBlock {
 	}
 	flushRun()
 	return blocks
+}
+
+// indexByHost maps each host to its rules, in order. The lists share one
+// array: with thousands of hosts, one allocation instead of one per host.
+func indexByHost(run []switchRule, runHosts [][]string) map[string][]switchRule {
+	count := make(map[string]int, len(run))
+	total := 0
+	for _, hosts := range runHosts {
+		for _, h := range hosts {
+			count[h]++
+			total++
+		}
+	}
+	all := make([]switchRule, 0, total)
+	idx := make(map[string][]switchRule, len(count))
+	for i, r := range run {
+		for _, h := range runHosts[i] {
+			list, ok := idx[h]
+			if !ok {
+				// A full slice expression, so that appending to one
+				// host's list can never spill into the next.
+				n := len(all)
+				all = all[:n+count[h]]
+				list = all[n:n:n+count[h]]
+			}
+			idx[h] = append(list, r)
+		}
+	}
+	return idx
 }
 
 func appendLinear(blocks []switchBlock, rs ...switchRule) []switchBlock {

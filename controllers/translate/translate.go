@@ -171,9 +171,8 @@ type translator struct {
 	sources  map[string]servicePort
 	families map[servicePort]*backendFamily
 
-	// prev is what the previous translation left to reuse (empty, never
-	// nil); next collects what this one leaves to the next.
-	prev, next *memo
+	// memo holds what earlier translations built (see Translator).
+	memo *memo
 }
 
 func newTranslator(s *Snapshot, o Options) *translator {
@@ -188,8 +187,7 @@ func newTranslator(s *Snapshot, o Options) *translator {
 		backends: map[string]*config.Backend{},
 		families: map[servicePort]*backendFamily{},
 		sources:  map[string]servicePort{},
-		prev:     newMemo(nil),
-		next:     newMemo(nil),
+		memo:     newMemo(),
 	}
 	for _, es := range s.EndpointSlices {
 		if es == nil {
@@ -228,19 +226,16 @@ func (t *translator) httpFrontend() *config.Frontend {
 }
 
 func (t *translator) notFoundBackend() *config.Backend {
-	if old, ok := t.prev.backends[NotFoundBackend]; ok {
-		t.next.backends[NotFoundBackend] = old
-		return old.b
-	}
-	b := newBackend(NotFoundBackend, config.ModeHTTP)
-	t.next.backends[NotFoundBackend] = memoBackend{b: b}
-	b.HTTPRequest = []config.HTTPRequestRule{{
-		Action:      config.ActionReturn,
-		Status:      404,
-		ContentType: "text/plain",
-		Body:        "404 Not Found",
-	}}
-	return b
+	return t.reuseBackend(NotFoundBackend, false, backendSettings{}, nil, func() *config.Backend {
+		b := newBackend(NotFoundBackend, config.ModeHTTP)
+		b.HTTPRequest = []config.HTTPRequestRule{{
+			Action:      config.ActionReturn,
+			Status:      404,
+			ContentType: "text/plain",
+			Body:        "404 Not Found",
+		}}
+		return b
+	})
 }
 
 // newBackend returns a backend with the effective defaults the config parser
