@@ -70,7 +70,7 @@ func indexByHost(run []switchRule, runHosts [][]string) map[string][]switchRule 
 				// host's list can never spill into the next.
 				n := len(all)
 				all = all[:n+count[h]]
-				list = all[n:n:n+count[h]]
+				list = all[n : n : n+count[h]]
 			}
 			idx[h] = append(list, r)
 		}
