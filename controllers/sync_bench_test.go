@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -118,4 +119,28 @@ func freeAddr(b *testing.B) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// BenchmarkLiveHeap reports the heap that 10,000 Ingresses keep alive once
+// translated and live in the dataplane (the informer caches aside).
+func BenchmarkLiveHeap(b *testing.B) {
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := benchCluster(10000)
+		rt := dataplane.New(dataplane.Options{})
+		tr := translate.NewTranslator(translate.Options{HTTPAddr: freeAddr(b)})
+		if err := rt.Apply(tr.Translate(s).Config); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-live")
+		runtime.KeepAlive(s)
+		runtime.KeepAlive(tr)
+		if err := rt.Shutdown(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

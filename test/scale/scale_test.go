@@ -144,6 +144,7 @@ func measure(b *testing.B, bin string, n, changes int) {
 	}
 	cpu2 := cpuTime(b, pid)
 	rss := rssMiB(pid)
+	heap := metricMiB("http://"+admin+"/metrics", "go_memstats_heap_inuse_bytes")
 	sent, failed := stable.stop()
 
 	ingCPU := (cpu1 - cpu0).Seconds() * 1000 / float64(changes)
@@ -156,10 +157,11 @@ func measure(b *testing.B, bin string, n, changes int) {
 	b.ReportMetric(ingCPU, "cpu-ms/ingress-change")
 	b.ReportMetric(epCPU, "cpu-ms/endpoints-change")
 	b.ReportMetric(rss, "MiB-rss")
+	b.ReportMetric(heap, "MiB-heap-inuse")
 	b.ReportMetric(float64(failed), "stable-failures")
-	fmt.Printf("scale n=%-6d ready=%-8v ingress p50=%-7v p99=%-7v endpoints p50=%-7v p99=%-7v cpu/change ingress=%.1fms endpoints=%.1fms rss=%.0fMiB stable=%d/%d failed\n",
+	fmt.Printf("scale n=%-6d ready=%-8v ingress p50=%-7v p99=%-7v endpoints p50=%-7v p99=%-7v cpu/change ingress=%.1fms endpoints=%.1fms rss=%.0fMiB heap=%.0fMiB stable=%d/%d failed\n",
 		n, ready.Round(time.Millisecond), pct(ingLat, 50).Round(time.Millisecond), pct(ingLat, 99).Round(time.Millisecond),
-		pct(epLat, 50).Round(time.Millisecond), pct(epLat, 99).Round(time.Millisecond), ingCPU, epCPU, rss, failed, sent)
+		pct(epLat, 50).Round(time.Millisecond), pct(epLat, 99).Round(time.Millisecond), ingCPU, epCPU, rss, heap, failed, sent)
 	if failed > 0 {
 		b.Errorf("%d of %d requests to the stable route failed", failed, sent)
 	}
@@ -392,6 +394,23 @@ func rssMiB(pid int) float64 {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, _ := strconv.Atoi(f[1])
 			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// metricMiB reads one gauge, in bytes, from a Prometheus text page.
+func metricMiB(url, name string) float64 {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v / (1 << 20)
 		}
 	}
 	return 0
