@@ -173,7 +173,11 @@ SLUICE=${BENCH_SLUICE:-$BIN/sluice}
   echo "kernel: $(uname -r)  cpus: $(nproc)  loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "layout: proxy on cpu$PROXY_CPU; load generator and backends on cpu$LOAD_CPU"
   echo "rounds: $ROUNDS x ${DURATION}s, warm-up ${WARMUP}s; scenarios: $SCENARIOS; targets: ${TARGET_LIST[*]}"
-  echo "sluice: $SLUICE ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown))"
+  if [[ -n ${BENCH_SLUICE:-} ]]; then
+    echo "sluice: $SLUICE (given; $("$SLUICE" version 2>&1 | head -1))"
+  else
+    echo "sluice: built from $ROOT at $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+  fi
   echo "haproxy: $(haproxy -v | head -1)"
   echo "nginx: $(nginx -v 2>&1)"
   echo "wrk: $(wrk -v 2>&1 | head -1)"
