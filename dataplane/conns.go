@@ -101,11 +101,13 @@ func (rt *Runtime) serveConn(conn net.Conn, slot int) {
 		rt.serveTCP(conn, slot, t, nil)
 		return
 	}
-	br := getReader(conn, clientBufSize)
-	c := getHTTPConn(rt, conn, slot, br, st)
+	hc := newRawConn(conn)
+	br := getReader(hc, clientBufSize)
+	c := getHTTPConn(rt, hc, slot, br, st)
 	c.serve()
 	putHTTPConn(c)
 	putReader(br)
+	putRawConn(hc)
 }
 
 // Shutdown stops accepting, lets requests in flight finish, closes idle

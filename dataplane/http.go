@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -744,6 +745,9 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 			c.out = append(c.out, buf[headLen:]...)
 		}
 		u.br.Discard(headLen + int(inline))
+		if n > inline {
+			inline += c.appendReady(u, n-inline)
+		}
 		sent, err = c.writeClient(fe)
 		if err == nil && n > inline {
 			var m int64
@@ -791,6 +795,26 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 	}
 	c.writeLog(fe, be)
 	return keepClient
+}
+
+// coalesceMax bounds how large a response may grow in c.out to leave in
+// one write.
+const coalesceMax = 32 << 10
+
+// appendReady appends to c.out the part of the next rest body bytes that
+// the server has already sent, when the response fits in coalesceMax: a
+// body that spans more than one read then reaches the client in one write
+// instead of two.
+func (c *httpConn) appendReady(u *upstream, rest int64) int64 {
+	rc, ok := u.conn.(*rawConn)
+	if !ok || u.br.Buffered() > 0 || int64(len(c.out))+rest > coalesceMax {
+		return 0
+	}
+	start := len(c.out)
+	c.out = slices.Grow(c.out, int(rest))
+	got := rc.readNow(c.out[start : start+int(rest)])
+	c.out = c.out[:start+got]
+	return int64(got)
 }
 
 func (c *httpConn) count(fe *frontend, be *backendRoute, sm *serverMetrics, status int) {
