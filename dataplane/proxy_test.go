@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,6 +108,7 @@ type keepAliveClient struct {
 	req  []byte
 	buf  []byte
 	end  []byte
+	last []byte // the last response read
 }
 
 func newClient(tb testing.TB, addr, end string) *keepAliveClient {
@@ -127,6 +129,7 @@ func (k *keepAliveClient) do() error {
 		m, err := k.conn.Read(k.buf[n:])
 		n += m
 		if bytes.HasSuffix(k.buf[:n], k.end) {
+			k.last = k.buf[:n]
 			if !bytes.HasPrefix(k.buf[:n], []byte("HTTP/1.1 200 ")) {
 				return io.ErrUnexpectedEOF
 			}
@@ -205,5 +208,73 @@ func BenchmarkNetHTTPReverseProxyKeepAlive(b *testing.B) {
 		if err := c.do(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// splitBackend answers each request with a Content-Length body sent in two
+// writes, the second after pause: the proxy must relay the whole body
+// whether the second part is already there when the first leaves or not.
+func splitBackend(tb testing.TB, first, second int, pause time.Duration) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(first+second) + "\r\n\r\n")
+	part1 := append(head, bytes.Repeat([]byte("a"), first)...)
+	part2 := bytes.Repeat([]byte("b"), second)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if !bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+						continue // the test client sends each head in one write
+					}
+					c.Write(part1)
+					time.Sleep(pause)
+					c.Write(part2)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestProxyBodyInPieces(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		first, second int
+		pause         time.Duration
+	}{
+		{"together", 16 << 10, 68, 0},
+		{"second late", 16 << 10, 68, 20 * time.Millisecond},
+		{"beyond coalescing", 30 << 10, 30 << 10, 0},
+		{"beyond coalescing, late", 30 << 10, 30 << 10, 20 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := startProxy(t, splitBackend(t, tc.first, tc.second, tc.pause))
+			c := newClient(t, addr, strings.Repeat("b", tc.second))
+			for i := 0; i < 3; i++ {
+				if err := c.do(); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				_, body, _ := bytes.Cut(c.last, []byte("\r\n\r\n"))
+				want := strings.Repeat("a", tc.first) + strings.Repeat("b", tc.second)
+				if string(body) != want {
+					t.Fatalf("request %d: body of %d bytes, not the %d sent", i, len(body), len(want))
+				}
+			}
+		})
 	}
 }
