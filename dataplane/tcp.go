@@ -83,8 +83,11 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 	if idle == 0 {
 		idle = max(fe.raw.Client, be.timeouts.Server)
 	}
-	in, out := tunnel(conn, br, up, nil, idle)
+	rc, rup := newRawConn(conn), newRawConn(up)
+	in, out := tunnel(rc, br, rup, nil, idle)
 	_ = up.Close()
+	putRawConn(rc)
+	putRawConn(rup)
 	entry.bytesIn, entry.bytesOut = in, out
 	entry.term = "--"
 	fe.metrics.bytesIn.Add(float64(in))
@@ -96,10 +99,10 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 
 // tunnel relays bytes between a client and a server in both directions
 // until both have closed their sending side, forwarding each half-close.
-// Bytes already buffered on either side are sent first. With idle == 0 the
-// copy runs on the kernel's splice path (io.Copy between TCP connections)
-// and has no inactivity limit; otherwise each side is closed after idle
-// without traffic in its direction.
+// Bytes already buffered on either side are sent first. With idle == 0
+// there is no inactivity limit and a stream that fills a buffer moves to
+// the kernel's splice path (io.Copy between TCP connections); otherwise
+// each side is closed after idle without traffic in its direction.
 func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64) {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -128,7 +131,7 @@ func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration) int64 {
 	var err error
 	var m int64
 	if idle <= 0 {
-		m, err = io.Copy(dst, src)
+		m, err = copyAuto(dst, src)
 	} else {
 		m, err = copyIdle(dst, src, idle)
 	}
@@ -176,6 +179,41 @@ func copyIdle(dst, src net.Conn, idle time.Duration) (int64, error) {
 			return n, err
 		}
 	}
+}
+
+// copyAuto copies until EOF through a buffer while the stream is small
+// (a short exchange costs the same system calls either way, and splicing
+// needs a pipe), and hands the rest to io.Copy, which splices between TCP
+// connections, once a read fills the buffer: the stream is bulk.
+func copyAuto(dst, src net.Conn) (int64, error) {
+	bp := copyBufPool.Get().(*[]byte)
+	buf := (*bp)[:16<<10]
+	var n int64
+	for {
+		r, err := src.Read(buf)
+		if r > 0 {
+			w, werr := dst.Write(buf[:r])
+			n += int64(w)
+			if werr != nil {
+				copyBufPool.Put(bp)
+				return n, werr
+			}
+		}
+		if err == io.EOF {
+			copyBufPool.Put(bp)
+			return n, nil
+		}
+		if err != nil {
+			copyBufPool.Put(bp)
+			return n, err
+		}
+		if r == len(buf) {
+			break
+		}
+	}
+	copyBufPool.Put(bp)
+	m, err := io.Copy(dst, src)
+	return n + m, err
 }
 
 func addrKey(a net.Addr) []byte {
