@@ -54,10 +54,11 @@ type Runtime struct {
 }
 
 type listener struct {
-	key  string
-	slot int
-	ln   net.Listener
-	done chan struct{}
+	key         string
+	slot        int
+	ln          net.Listener
+	done        chan struct{}
+	deferAccept bool // TCP_DEFER_ACCEPT is on (mode http)
 }
 
 // New creates a Runtime serving nothing until the first Apply.
@@ -166,6 +167,9 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 		go rt.acceptLoop(l)
 		rt.log.Info("listening", "address", l.key)
 	}
+	for _, f := range cfg.Frontends {
+		rt.deferAccept(f)
+	}
 	for key, l := range rt.listeners {
 		if !wanted[key] {
 			_ = l.ln.Close()
@@ -177,6 +181,23 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 	rt.registry.Sweep(t.pools())
 	rt.log.Info("routing table live", "generation", t.gen, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
 	return nil
+}
+
+// deferAccept keeps TCP_DEFER_ACCEPT on f's listeners in step with its
+// mode, including a bind that a reload moves between modes.
+func (rt *Runtime) deferAccept(f *config.Frontend) {
+	on := f.Mode == config.ModeHTTP
+	for _, b := range f.Binds {
+		l := rt.listeners[bindKey(b)]
+		if l == nil || l.deferAccept == on {
+			continue
+		}
+		if err := setDeferAccept(l.ln, on); err != nil {
+			rt.log.Warn("defer-accept not set", "address", l.key, "error", err)
+			continue
+		}
+		l.deferAccept = on
+	}
 }
 
 func (t *Table) pools() []*backend.Pool {

@@ -2,9 +2,13 @@ package dataplane
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
+	"syscall"
 	"testing"
+
+	"sluice.dev/sluice/config"
 )
 
 // copyAuto carries every byte of short exchanges and of bulk streams (which
@@ -47,5 +51,55 @@ func TestCopyAuto(t *testing.T) {
 				t.Fatalf("peer got %d bytes, not the %d sent", len(b), len(payload))
 			}
 		})
+	}
+}
+
+func deferAcceptOf(t *testing.T, rt *Runtime) int {
+	t.Helper()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if len(rt.listeners) != 1 {
+		t.Fatalf("%d listeners, want 1", len(rt.listeners))
+	}
+	var v int
+	for _, l := range rt.listeners {
+		rc, err := l.ln.(*net.TCPListener).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var serr error
+		rc.Control(func(fd uintptr) {
+			v, serr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT)
+		})
+		if serr != nil {
+			t.Fatal(serr)
+		}
+	}
+	return v
+}
+
+// Mode http listeners wait for the client's first bytes in the kernel; a
+// reload that turns the same bind to mode tcp (where servers may speak
+// first) turns that off, and back.
+func TestDeferAcceptFollowsMode(t *testing.T) {
+	port := freePort(t)
+	cfg := func(mode config.Mode) *config.Config {
+		return &config.Config{
+			Frontends: []*config.Frontend{{Name: "fe", Mode: mode, Binds: []config.Bind{{Host: "127.0.0.1", Port: port}}, DefaultBackend: "app"}},
+			Backends:  []*config.Backend{{Name: "app", Mode: mode, Servers: []config.Server{{Name: "s1", Host: "127.0.0.1", Port: 1, Weight: 1}}}},
+		}
+	}
+	rt := New(Options{})
+	t.Cleanup(func() { rt.Shutdown(context.Background()) })
+	for i, step := range []struct {
+		mode config.Mode
+		on   bool
+	}{{config.ModeHTTP, true}, {config.ModeTCP, false}, {config.ModeHTTP, true}} {
+		if err := rt.Apply(cfg(step.mode)); err != nil {
+			t.Fatal(err)
+		}
+		if got := deferAcceptOf(t, rt) != 0; got != step.on {
+			t.Fatalf("step %d (mode %v): defer-accept on = %v, want %v", i, step.mode, got, step.on)
+		}
 	}
 }
