@@ -19,13 +19,45 @@ import (
 // rawBackend is an allocation-free HTTP/1.1 server for measuring the proxy:
 // it answers every request head it reads with the same canned response.
 func rawBackend(tb testing.TB, body string) string {
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	return serveConns(tb, func(c net.Conn) {
+		buf := make([]byte, 8192)
+		const eoh = "\r\n\r\n"
+		matched := 0 // bytes of eoh seen so far, across reads
+		for {
+			n, err := c.Read(buf)
+			for _, ch := range buf[:n] {
+				switch {
+				case ch == eoh[matched]:
+					matched++
+				case ch == '\r':
+					matched = 1
+				default:
+					matched = 0
+				}
+				if matched == len(eoh) {
+					matched = 0
+					if _, err := c.Write(resp); err != nil {
+						return
+					}
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serveConns listens on 127.0.0.1 and runs handle on each connection it
+// accepts (closing it afterwards) until the test ends.
+func serveConns(tb testing.TB, handle func(net.Conn)) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { ln.Close() })
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -34,31 +66,7 @@ func rawBackend(tb testing.TB, body string) string {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 8192)
-				const eoh = "\r\n\r\n"
-				matched := 0 // bytes of eoh seen so far, across reads
-				for {
-					n, err := c.Read(buf)
-					for _, ch := range buf[:n] {
-						switch {
-						case ch == eoh[matched]:
-							matched++
-						case ch == '\r':
-							matched = 1
-						default:
-							matched = 0
-						}
-						if matched == len(eoh) {
-							matched = 0
-							if _, err := c.Write(resp); err != nil {
-								return
-							}
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
+				handle(c)
 			}()
 		}
 	}()
@@ -215,40 +223,24 @@ func BenchmarkNetHTTPReverseProxyKeepAlive(b *testing.B) {
 // writes, the second after pause: the proxy must relay the whole body
 // whether the second part is already there when the first leaves or not.
 func splitBackend(tb testing.TB, first, second int, pause time.Duration) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
 	head := []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(first+second) + "\r\n\r\n")
 	part1 := append(head, bytes.Repeat([]byte("a"), first)...)
 	part2 := bytes.Repeat([]byte("b"), second)
-	go func() {
+	return serveConns(tb, func(c net.Conn) {
+		buf := make([]byte, 4096)
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if !bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
-						continue // the test client sends each head in one write
-					}
-					c.Write(part1)
-					time.Sleep(pause)
-					c.Write(part2)
-				}
-			}()
+			if !bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+				continue // the test client sends each head in one write
+			}
+			c.Write(part1)
+			time.Sleep(pause)
+			c.Write(part2)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func TestProxyBodyInPieces(t *testing.T) {
