@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -37,6 +38,8 @@ type rawIO struct {
 	errno syscall.Errno
 	fn    func(fd uintptr) bool // read or write
 	now   func(fd uintptr) bool // read that never waits
+
+	deadline lazyDeadline
 }
 
 var rawConnPool sync.Pool
@@ -67,6 +70,7 @@ func newRawConn(c net.Conn) net.Conn {
 func putRawConn(c net.Conn) {
 	if r, ok := c.(*rawConn); ok {
 		r.TCPConn, r.rc, r.rd.p, r.wr.p = nil, nil, nil, nil
+		r.rd.deadline, r.wr.deadline = lazyDeadline{}, lazyDeadline{}
 		rawConnPool.Put(r)
 	}
 }
@@ -190,4 +194,50 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 		r.n = 0
 	}
 	return true
+}
+
+// Deadlines: every request moves its connections' deadlines forward, and
+// each move re-arms a runtime timer under a lock. A deadline is therefore
+// set a little past the one asked for, and a later request whose deadline
+// falls inside that margin leaves it alone: an idle timeout fires at most
+// deadlineSlack of its length late (capped at maxDeadlineSlack), never early.
+const (
+	deadlineSlackDiv = 16
+	maxDeadlineSlack = 250 * time.Millisecond
+)
+
+// lazyDeadline is the deadline last set on one direction of a connection.
+type lazyDeadline struct{ at time.Time }
+
+// update sets t (plus a margin) through set unless the deadline in force
+// already lies between t and t plus that margin.
+func (d *lazyDeadline) update(t time.Time, set func(time.Time) error) error {
+	if t.IsZero() {
+		d.at = t
+		return set(t)
+	}
+	slack := min(time.Until(t)/deadlineSlackDiv, maxDeadlineSlack)
+	if slack > 0 && !d.at.IsZero() && !d.at.Before(t) && d.at.Sub(t) <= slack {
+		return nil
+	}
+	if slack > 0 {
+		t = t.Add(slack)
+	}
+	d.at = t
+	return set(t)
+}
+
+func (r *rawConn) SetReadDeadline(t time.Time) error {
+	return r.rd.deadline.update(t, r.TCPConn.SetReadDeadline)
+}
+
+func (r *rawConn) SetWriteDeadline(t time.Time) error {
+	return r.wr.deadline.update(t, r.TCPConn.SetWriteDeadline)
+}
+
+func (r *rawConn) SetDeadline(t time.Time) error {
+	if err := r.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return r.SetWriteDeadline(t)
 }
