@@ -532,7 +532,7 @@ func (c *httpConn) sendRequest(u *upstream, fe *frontend, be *backendRoute, srv 
 	if _, err := u.conn.Write(c.out); err != nil {
 		return false, err
 	}
-	be.metrics.bytesOut.Add(float64(len(c.out)))
+	be.metrics.bytesOut.Add(uint64(len(c.out)))
 	switch {
 	case inline:
 		c.br.Discard(int(body))
@@ -691,7 +691,7 @@ func (c *httpConn) readResponseHead(u *upstream, tm timeouts) error {
 func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Server, u *upstream, p *persistence, tm timeouts) bool {
 	resp := &c.resp
 	req := &c.req
-	sm := be.srvMetrics[srv]
+	sm := be.serverMetricsFor(srv)
 	be.metrics.respTime.Observe(c.log.tResponse.Seconds())
 
 	if resp.Status == 101 {
@@ -778,7 +778,7 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 	c.count(fe, be, sm, resp.Status)
 	c.log.status = resp.Status
 	c.log.bytesOut = sent
-	be.metrics.bytesIn.Add(float64(sent))
+	be.metrics.bytesIn.Add(uint64(sent))
 	if err != nil {
 		keepServer, keepClient = false, false
 		c.log.term = "SD"

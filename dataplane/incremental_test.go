@@ -144,7 +144,7 @@ func describe(tb testing.TB, t *Table) string {
 // and compiling against the previous table accepts and refuses exactly what
 // a from-scratch validation does, and routes exactly as a table compiled
 // from scratch does, while reusing the compiled backends that did not
-// change.
+// change, and retiring only the pools it replaced.
 func TestIncrementalEqualsFull(t *testing.T) {
 	m := NewMetrics(nopRegisterer{})
 	bind := config.Bind{Host: "127.0.0.1", Port: 1}
@@ -156,7 +156,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			Backends:  []*config.Backend{{Name: "b0", Mode: config.ModeHTTP}},
 		}
 		reg := backend.NewRegistry(backend.RegistryOptions{IdleTimeout: -1})
-		prev, err := compile(nil, c.cfg, reg, m, slots, 1)
+		prev, _, err := compile(nil, c.cfg, reg, m, slots, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,11 +173,11 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				c.cfg = committed // refused: the previous table stays
 				continue
 			}
-			inc, err := compile(prev, cfg, reg, m, slots, 1)
+			inc, swaps, err := compile(prev, cfg, reg, m, slots, 1)
 			if err != nil {
 				t.Fatalf("seed %d step %d (%s): %v", seed, i, what, err)
 			}
-			full, err := compile(nil, cfg, backend.NewRegistry(backend.RegistryOptions{IdleTimeout: -1}), m, slots, 1)
+			full, _, err := compile(nil, cfg, backend.NewRegistry(backend.RegistryOptions{IdleTimeout: -1}), m, slots, 1)
 			if err != nil {
 				t.Fatalf("seed %d step %d (%s): %v", seed, i, what, err)
 			}
@@ -189,7 +189,20 @@ func TestIncrementalEqualsFull(t *testing.T) {
 					reused++
 				}
 			}
+			// Retiring the swapped pools leaves what sweeping would.
+			reg.Retire(swaps)
+			for _, p := range inc.pools() {
+				for _, s := range p.Servers() {
+					if s.State() == backend.StateRetired {
+						t.Fatalf("seed %d step %d (%s): live server %s/%s retired", seed, i, what, s.Backend, s.Name)
+					}
+				}
+			}
+			n := reg.Len()
 			reg.Sweep(inc.pools())
+			if reg.Len() != n {
+				t.Fatalf("seed %d step %d (%s): retiring the swapped pools kept %d servers that sweeping retires", seed, i, what, n-reg.Len())
+			}
 			prev = inc
 		}
 		if reused == 0 {

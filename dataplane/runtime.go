@@ -149,7 +149,7 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 			opened = append(opened, &listener{key: key, slot: slot, ln: ln, done: make(chan struct{})})
 		}
 	}
-	t, err := compile(old, cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))
+	t, swaps, err := compile(old, cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))
 	if err != nil {
 		for _, l := range opened {
 			_ = l.ln.Close()
@@ -178,7 +178,11 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 			rt.log.Info("listener closed", "address", key)
 		}
 	}
-	rt.registry.Sweep(t.pools())
+	if old.cfg == nil {
+		rt.registry.Sweep(t.pools())
+	} else {
+		rt.registry.Retire(swaps)
+	}
 	rt.log.Info("routing table live", "generation", t.gen, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
 	return nil
 }

@@ -118,14 +118,19 @@ type backendRoute struct {
 	reqRules    []reqRule
 	respRules   []respRule
 	metrics     *backendMetrics
-	srvMetrics  map[*backend.Server]*serverMetrics
+	// srvMetrics are the counts of pool.Servers(), index for index;
+	// srvIndex finds a server's index in a large pool.
+	srvMetrics []*serverMetrics
+	srvIndex   map[*backend.Server]int
 }
 
 // compile builds a Table from a validated config. slots maps bind addresses
 // to listener slots; nslots is the length of the frontend index. What prev
 // (nil for none) compiled from the very same configuration values is reused
 // (see Runtime.Apply), so a change costs in proportion to what it touched.
-func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, error) {
+// The swaps are the pools of prev that the table replaced or dropped, for
+// Registry.Retire.
+func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, []backend.PoolSwap, error) {
 	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots), backends: make(map[string]*backendRoute, len(cfg.Backends))}
 	var prevFrontends map[string]*frontend
 	if prev != nil {
@@ -137,19 +142,38 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 		}
 	}
 	var errs []error
+	var swaps []backend.PoolSwap
+	kept := 0 // backends of prev still in the table, under the same name
 	for _, b := range cfg.Backends {
+		var prevBR *backendRoute
 		if prev != nil {
-			if br := prev.backends[b.Name]; br != nil && br.cfg == b {
-				t.backends[b.Name] = br
+			prevBR = prev.backends[b.Name]
+		}
+		if prevBR != nil {
+			if _, dup := t.backends[b.Name]; !dup {
+				kept++
+			}
+			if prevBR.cfg == b {
+				t.backends[b.Name] = prevBR
 				continue
 			}
 		}
-		br, err := compileBackend(b, reg, m)
+		br, err := compileBackend(b, reg, prevBR)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("backend %q: %w", b.Name, err))
 			continue
 		}
 		t.backends[b.Name] = br
+		if prevBR != nil {
+			swaps = append(swaps, backend.PoolSwap{Old: prevBR.pool, New: br.pool})
+		}
+	}
+	if prev != nil && kept < len(prev.backends) {
+		for name, br := range prev.backends {
+			if _, ok := t.backends[name]; !ok {
+				swaps = append(swaps, backend.PoolSwap{Old: br.pool})
+			}
+		}
 	}
 	for _, f := range cfg.Frontends {
 		fe, err := compileFrontendFrom(prevFrontends[f.Name], f, t.backends, m)
@@ -160,15 +184,15 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 		for _, b := range f.Binds {
 			slot, ok := slots[bindKey(b)]
 			if !ok {
-				return nil, fmt.Errorf("BUG: no listener slot for %s", b.Addr())
+				return nil, nil, fmt.Errorf("BUG: no listener slot for %s", b.Addr())
 			}
 			t.frontends[slot] = fe
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
-	return t, nil
+	return t, swaps, nil
 }
 
 func bindKey(b config.Bind) string { return b.Addr() }
@@ -240,7 +264,9 @@ func compileFrontendFrom(prev *frontend, f *config.Frontend, backends map[string
 	return fe, nil
 }
 
-func compileBackend(b *config.Backend, reg *backend.Registry, m *Metrics) (*backendRoute, error) {
+// compileBackend compiles b; prev, the previous generation's backend of the
+// same name or nil, hands over its metrics.
+func compileBackend(b *config.Backend, reg *backend.Registry, prev *backendRoute) (*backendRoute, error) {
 	pool, err := reg.Build(b)
 	if err != nil {
 		return nil, err
@@ -261,14 +287,15 @@ func compileBackend(b *config.Backend, reg *backend.Registry, m *Metrics) (*back
 		redispatch:  b.Options.Redispatch,
 		serverClose: b.Options.HTTPServerClose,
 		forwardFor:  b.Options.ForwardFor,
-		metrics:     m.backend(b.Name),
-		srvMetrics:  map[*backend.Server]*serverMetrics{},
 	}
+	if prev != nil {
+		br.metrics = prev.metrics
+	} else {
+		br.metrics = &backendMetrics{}
+	}
+	br.setServerMetrics(prev)
 	if b.Cookie != nil {
 		br.cookie = newCookieRule(b.Cookie)
-	}
-	for _, s := range pool.Servers() {
-		br.srvMetrics[s] = m.server(b.Name, s.Name)
 	}
 	if br.reqRules, err = compileReqRules(b.HTTPRequest, scope); err != nil {
 		return nil, err

@@ -92,8 +92,8 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 	entry.term = "--"
 	fe.metrics.bytesIn.Add(float64(in))
 	fe.metrics.bytesOut.Add(float64(out))
-	be.metrics.bytesOut.Add(float64(in))
-	be.metrics.bytesIn.Add(float64(out))
+	be.metrics.bytesOut.Add(uint64(in))
+	be.metrics.bytesIn.Add(uint64(out))
 	rt.logTCP(conn, fe, be, srv, &entry)
 }
 
