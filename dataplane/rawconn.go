@@ -206,22 +206,26 @@ const (
 	maxDeadlineSlack = 250 * time.Millisecond
 )
 
-// lazyDeadline is the deadline last set on one direction of a connection.
-type lazyDeadline struct{ at time.Time }
+// lazyDeadline is the deadline last set on one direction of a connection,
+// and the margin it was given.
+type lazyDeadline struct {
+	at    time.Time
+	slack time.Duration
+}
 
 // update sets t (plus a margin) through set unless the deadline in force
-// already lies between t and t plus that margin.
+// already lies between t and t plus that margin. Skipping reads no clock.
 func (d *lazyDeadline) update(t time.Time, set func(time.Time) error) error {
 	if t.IsZero() {
-		d.at = t
+		d.at, d.slack = t, 0
 		return set(t)
 	}
-	slack := min(time.Until(t)/deadlineSlackDiv, maxDeadlineSlack)
-	if slack > 0 && !d.at.IsZero() && !d.at.Before(t) && d.at.Sub(t) <= slack {
+	if d.slack > 0 && !d.at.Before(t) && d.at.Sub(t) <= d.slack {
 		return nil
 	}
-	if slack > 0 {
-		t = t.Add(slack)
+	d.slack = min(time.Until(t)/deadlineSlackDiv, maxDeadlineSlack)
+	if d.slack > 0 {
+		t = t.Add(d.slack)
 	}
 	d.at = t
 	return set(t)
