@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +43,8 @@ func newStore() *store {
 		Services:       map[types.NamespacedName]*corev1.Service{},
 		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
 		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+
+		SlicesByService: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 	}}
 }
 
@@ -63,9 +67,44 @@ func (s *store) file(o client.Object, deleted bool) {
 	case *corev1.Service:
 		putOrDelete(s.snap.Services, k, o, deleted)
 	case *discoveryv1.EndpointSlice:
+		if old := s.snap.EndpointSlices[k]; old != nil {
+			s.unindex(old)
+		}
 		putOrDelete(s.snap.EndpointSlices, k, o, deleted)
+		if !deleted {
+			s.index(o)
+		}
 	case *corev1.ConfigMap:
 		putOrDelete(s.snap.ConfigMaps, k, o, deleted)
+	}
+}
+
+// index adds es to the list of its Service in SlicesByService. Lists are
+// replaced, never modified: snapshots taken earlier share them.
+func (s *store) index(es *discoveryv1.EndpointSlice) {
+	k, ok := translate.SliceService(es)
+	if !ok {
+		return
+	}
+	old := s.snap.SlicesByService[k]
+	i, _ := slices.BinarySearchFunc(old, es.Name, func(e *discoveryv1.EndpointSlice, name string) int { return strings.Compare(e.Name, name) })
+	s.snap.SlicesByService[k] = slices.Insert(slices.Clip(old), i, es)
+}
+
+// unindex removes es from the list of its Service, as index adds it.
+func (s *store) unindex(es *discoveryv1.EndpointSlice) {
+	k, ok := translate.SliceService(es)
+	if !ok {
+		return
+	}
+	old := s.snap.SlicesByService[k]
+	i := slices.Index(old, es)
+	switch {
+	case i < 0:
+	case len(old) == 1:
+		delete(s.snap.SlicesByService, k)
+	default:
+		s.snap.SlicesByService[k] = slices.Delete(slices.Clone(old), i, i+1)
 	}
 }
 
@@ -104,6 +143,8 @@ func (s *store) take() (snap *translate.Snapshot, full bool, services map[types.
 		Services:       maps.Clone(s.snap.Services),
 		EndpointSlices: maps.Clone(s.snap.EndpointSlices),
 		ConfigMaps:     maps.Clone(s.snap.ConfigMaps),
+
+		SlicesByService: maps.Clone(s.snap.SlicesByService),
 	}
 	full, services = s.full, s.services
 	s.full, s.services = false, nil

@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -85,4 +86,56 @@ func TestTrimmedObjectsTranslateTheSame(t *testing.T) {
 	if len(got.Config.Backends) < 20 {
 		t.Fatalf("only %d backends", len(got.Config.Backends))
 	}
+}
+
+// TestStoreGroupsSlices: the store's SlicesByService follows slices as they
+// come, move between Services and go, and a snapshot taken earlier keeps
+// what it saw.
+func TestStoreGroupsSlices(t *testing.T) {
+	s := newStore()
+	mk := func(svc, name, addr string) *discoveryv1.EndpointSlice {
+		es := benchSlice("ns", svc, addr)
+		es.Name = name
+		return es
+	}
+	check := func(step string) *translate.Snapshot {
+		t.Helper()
+		snap, _, _ := s.take()
+		want := translate.GroupSlices(snap.EndpointSlices)
+		if len(want) != len(snap.SlicesByService) {
+			t.Fatalf("%s: %d Services grouped, want %d", step, len(snap.SlicesByService), len(want))
+		}
+		for k, list := range want {
+			if !slices.Equal(list, snap.SlicesByService[k]) {
+				t.Fatalf("%s: %s: %v, want %v", step, k, names(snap.SlicesByService[k]), names(list))
+			}
+		}
+		return snap
+	}
+	s.file(mk("a", "a-2", "10.0.0.2"), false)
+	s.file(mk("a", "a-1", "10.0.0.1"), false)
+	s.file(mk("a", "a-3", "10.0.0.3"), false)
+	s.file(mk("b", "b-1", "10.0.1.1"), false)
+	before := check("created")
+	s.file(mk("a", "a-1", "10.0.0.9"), false)
+	check("updated")
+	s.file(mk("b", "a-2", "10.0.0.2"), false) // a-2 now belongs to b
+	check("moved")
+	s.file(mk("a", "a-3", ""), true)
+	s.file(mk("b", "b-1", ""), true)
+	noLabel := mk("a", "x", "10.0.0.7")
+	delete(noLabel.Labels, discoveryv1.LabelServiceName)
+	s.file(noLabel, false)
+	check("deleted")
+	if got := names(before.SlicesByService[types.NamespacedName{Namespace: "ns", Name: "a"}]); got != "a-1 a-2 a-3" {
+		t.Fatalf("an earlier snapshot changed: %s", got)
+	}
+}
+
+func names(list []*discoveryv1.EndpointSlice) string {
+	var out []string
+	for _, es := range list {
+		out = append(out, es.Name)
+	}
+	return strings.Join(out, " ")
 }

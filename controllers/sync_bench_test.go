@@ -121,6 +121,48 @@ func freeAddr(b *testing.B) string {
 	return ln.Addr().String()
 }
 
+// BenchmarkStoreSync is BenchmarkSync's Ingress change as the controller
+// makes it: the new objects filed in the store, a snapshot taken, translated
+// and applied.
+func BenchmarkStoreSync(b *testing.B) {
+	const n = 10000
+	st := newStore()
+	fileAll := func(s *translate.Snapshot) {
+		for _, o := range s.IngressClasses {
+			st.file(o, false)
+		}
+		for _, o := range s.Ingresses {
+			st.file(o, false)
+		}
+		for _, o := range s.Services {
+			st.file(o, false)
+		}
+		for _, o := range s.EndpointSlices {
+			st.file(o, false)
+		}
+	}
+	fileAll(benchCluster(n))
+	rt := dataplane.New(dataplane.Options{})
+	defer rt.Shutdown(b.Context())
+	tr := translate.NewTranslator(translate.Options{HTTPAddr: freeAddr(b)})
+	snap, _, _ := st.take()
+	if err := rt.Apply(tr.Translate(snap).Config); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := n
+	for b.Loop() {
+		one := benchCluster(0)
+		addBenchApp(one, i, "10.1.0.1")
+		i++
+		fileAll(one)
+		snap, _, _ := st.take()
+		if err := rt.Apply(tr.Translate(snap).Config); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkLiveHeap reports the heap that 10,000 Ingresses keep alive once
 // translated and live in the dataplane (the informer caches aside).
 func BenchmarkLiveHeap(b *testing.B) {

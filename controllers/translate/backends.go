@@ -25,8 +25,8 @@ type servicePort struct {
 	namespace, service, port string
 }
 
-// backendFamily is every backend built for one Service port: the first,
-// with the plain name, and those of other settings.
+// backendFamily is every backend built for one Service port in one
+// translation: the first, with the plain name, and those of other settings.
 type backendFamily struct {
 	first     backendSettings
 	firstName string
@@ -44,11 +44,14 @@ type backendFamily struct {
 // go, and with it the dataplane's health state and pooled connections.
 // Kubernetes names never contain '_', so these names cannot collide with each
 // other or with the backends Translate creates itself.
-func (t *translator) backendName(sp servicePort, bs backendSettings, ingress string) string {
-	f := t.families[sp]
-	if f == nil {
-		f = &backendFamily{first: bs, firstName: sp.namespace + "_" + sp.service + "_" + sp.port}
-		t.families[sp] = f
+func (t *translator) backendName(sp servicePort, e *memoResolved, bs backendSettings, ingress string) string {
+	f := &e.fam
+	if e.famGen != t.memo.gen {
+		e.famGen = t.memo.gen
+		if f.firstName == "" {
+			f.firstName = sp.namespace + "_" + sp.service + "_" + sp.port
+		}
+		f.first, f.more = bs, nil
 		return f.firstName
 	}
 	if bs == f.first {

@@ -16,18 +16,17 @@ func RefreshEndpoints(prev Result, s *Snapshot, services map[types.NamespacedNam
 	if prev.Config == nil || len(services) == 0 {
 		return prev
 	}
-	t := &translator{snap: s, slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
-	for _, es := range s.EndpointSlices {
-		if es == nil {
-			continue
+	t := &translator{snap: s, slices: s.SlicesByService}
+	if t.slices == nil {
+		t.slices = map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
+		for _, es := range s.EndpointSlices {
+			if k, ok := SliceService(es); ok && services[k] {
+				t.slices[k] = append(t.slices[k], es)
+			}
 		}
-		k := types.NamespacedName{Namespace: es.Namespace, Name: es.Labels[discoveryv1.LabelServiceName]}
-		if services[k] {
-			t.slices[k] = append(t.slices[k], es)
+		for _, list := range t.slices {
+			slices.SortFunc(list, compareSlices)
 		}
-	}
-	for _, list := range t.slices {
-		slices.SortFunc(list, func(a, b *discoveryv1.EndpointSlice) int { return compareString(a.Name, b.Name) })
 	}
 	cfg := *prev.Config
 	cfg.Backends = slices.Clone(prev.Config.Backends)
@@ -47,14 +46,4 @@ func RefreshEndpoints(prev Result, s *Snapshot, services map[types.NamespacedNam
 	out := prev
 	out.Config = &cfg
 	return out
-}
-
-func compareString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

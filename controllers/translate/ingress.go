@@ -14,26 +14,66 @@ import (
 const annotationLegacyClass = "kubernetes.io/ingress.class"
 
 // ourIngresses returns the Ingresses of our class, oldest first: age decides
-// every conflict, so the order is part of the semantics.
-func (t *translator) ourIngresses() []*networkingv1.Ingress {
+// every conflict, so the order is part of the semantics. The order of the
+// previous translation is kept for the Ingresses still there, and only the
+// new ones are sorted and merged in; dropped are the previous translation's
+// Ingresses that are no longer ours (or no longer the same object).
+func (t *translator) ourIngresses() (ours, dropped []*memoIngress) {
+	m := t.memo
 	class := t.snap.IngressClasses[t.opts.IngressClass]
 	if class == nil || class.Spec.Controller != t.opts.ControllerName {
-		return nil
+		dropped = m.order
+		m.order = nil
+		return nil, dropped
 	}
 	isDefault := class.Annotations[networkingv1.AnnotationIsDefaultIngressClass] == "true"
-
-	var out []*networkingv1.Ingress
+	// The previous order holds for the Ingresses still ours, whatever
+	// else changed: age alone decides it.
+	prev := m.order
+	var fresh []*memoIngress
 	for _, ing := range t.snap.Ingresses {
 		if ing == nil {
 			continue
 		}
 		name, named := className(ing)
-		if (named && name == class.Name) || (!named && isDefault) {
-			out = append(out, ing)
+		if !(named && name == class.Name) && !(!named && isDefault) {
+			continue
+		}
+		e := m.ingresses[ing]
+		if e == nil {
+			e = &memoIngress{ing: ing, p: parseIngress(ing)}
+			m.ingresses[ing] = e
+		}
+		if len(prev) > 0 && e.listed == m.orderGen {
+			e.listed = m.gen
+		} else {
+			fresh = append(fresh, e)
+		}
+		e.gen = m.gen
+	}
+	slices.SortFunc(fresh, func(a, b *memoIngress) int { return olderFirst(a.ing, b.ing) })
+	for _, e := range fresh {
+		e.listed = m.gen
+	}
+	ours = make([]*memoIngress, 0, len(t.snap.Ingresses))
+	for _, e := range prev {
+		if e.listed != m.gen {
+			continue
+		}
+		for len(fresh) > 0 && olderFirst(fresh[0].ing, e.ing) < 0 {
+			ours = append(ours, fresh[0])
+			fresh = fresh[1:]
+		}
+		ours = append(ours, e)
+	}
+	ours = append(ours, fresh...)
+	for _, e := range m.order {
+		if e.listed != m.gen {
+			dropped = append(dropped, e)
 		}
 	}
-	slices.SortFunc(out, olderFirst)
-	return out
+	m.order, m.orderGen = ours, m.gen
+	return ours, dropped
 }
 
 // className is the class an Ingress asks for; the field wins over the
@@ -123,8 +163,7 @@ func parseIngress(ing *networkingv1.Ingress) *parsedIngress {
 	return p
 }
 
-func (t *translator) addIngress(ing *networkingv1.Ingress) {
-	p := t.parsed(ing)
+func (t *translator) addIngress(ing *networkingv1.Ingress, p *parsedIngress) {
 	for _, e := range p.head {
 		t.events.add(e)
 	}
@@ -137,17 +176,18 @@ func (t *translator) addIngress(ing *networkingv1.Ingress) {
 			t.events.add(*pp.warn)
 			continue
 		}
-		if owner := t.claims[pp.key]; owner != nil {
+		r := t.route(pp.key)
+		if r.claimed == t.memo.gen {
 			t.events.warn(p.ref, ReasonPathConflict, "%s: %s is already routed by %s; path ignored",
-				pp.where, pp.key, ownerName(owner, ing))
+				pp.where, pp.key, ownerName(r.owner, ing))
 			continue
 		}
 		name, ok := t.backendFor(ing, p.ref, pp.be, p.set.backend)
 		if !ok {
 			continue
 		}
-		t.claims[pp.key] = ing
-		t.routes = append(t.routes, route{routeKey: pp.key, backend: name})
+		r.claimed, r.owner, r.backend = t.memo.gen, ing, name
+		t.routes = append(t.routes, r)
 	}
 }
 
@@ -216,14 +256,13 @@ func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, b pars
 		t.events.add(*b.warn)
 		return "", false
 	}
-	servers, prob := t.resolve(b.sp)
-	if prob != nil {
+	e := t.resolveEntry(b.sp)
+	if prob := e.r.prob; prob != nil {
 		// Not naming the path lets the event log fold the repeats.
 		t.events.warn(ref, prob.reason, "%s; routes to it answer 503", prob.message)
 	}
-	name := t.backendName(b.sp, bs, ing.Name)
-	if _, ok := t.backends[name]; !ok {
-		t.backends[name] = t.httpBackend(name, bs, servers)
+	name := t.backendName(b.sp, e, bs, ing.Name)
+	if _, added := t.httpBackend(name, bs, e.r.servers); added {
 		t.sources[name] = b.sp
 	}
 	return name, true

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -39,10 +40,9 @@ func (tr *Translator) Translate(s *Snapshot) Result {
 	m.gen++
 	t := newTranslator(s, tr.opts)
 	t.memo = m
-	t.families = make(map[servicePort]*backendFamily, len(m.resolved))
-	t.backends = make(map[string]*config.Backend, len(m.backends))
 	t.sources = make(map[string]servicePort, len(m.backends))
-	t.claims = make(map[routeKey]*networkingv1.Ingress, len(m.conds))
+	t.routes = make([]*memoRoute, 0, len(m.routes))
+	t.backendList = make([]*memoBackend, 0, len(m.backends))
 	res := t.translate()
 	m.prune()
 	return res
@@ -58,8 +58,23 @@ type memo struct {
 	ingresses map[*networkingv1.Ingress]*memoIngress
 	resolved  map[servicePort]*memoResolved
 	backends  map[string]*memoBackend
-	conds     map[routeKey]*memoCond
+	conds     map[routeKey]*memoRoute
 	guards    map[hostMatch]*memoCond
+
+	// order is the Ingresses of our class of translation orderGen, oldest
+	// first (see ourIngresses).
+	order    []*memoIngress
+	orderGen uint64
+	// names are the keys of order, sorted: Result.Ingresses. A
+	// translation that changes them makes a new slice, since results
+	// share it.
+	names []types.NamespacedName
+	// routes are translation routesGen's routes in use_backend order, and
+	// sorted its backends by name (see sortedRoutes, sortedBackends).
+	routes    []*memoRoute
+	routesGen uint64
+	sorted    []*memoBackend
+	sortedGen uint64
 }
 
 func newMemo() *memo {
@@ -67,14 +82,17 @@ func newMemo() *memo {
 		ingresses: map[*networkingv1.Ingress]*memoIngress{},
 		resolved:  map[servicePort]*memoResolved{},
 		backends:  map[string]*memoBackend{},
-		conds:     map[routeKey]*memoCond{},
+		conds:     map[routeKey]*memoRoute{},
 		guards:    map[hostMatch]*memoCond{},
 	}
 }
 
 type memoIngress struct {
-	gen uint64
-	p   *parsedIngress
+	gen    uint64
+	listed uint64 // the last translation that had it in order
+	named  bool   // its key is in memo.names
+	ing    *networkingv1.Ingress
+	p      *parsedIngress
 }
 
 // memoResolved is a Service port's servers with the objects they came from.
@@ -83,12 +101,16 @@ type memoResolved struct {
 	svc    *corev1.Service
 	slices []*discoveryv1.EndpointSlice
 	r      resolved
+	// fam is the port's backend family in translation famGen.
+	fam    backendFamily
+	famGen uint64
 }
 
 // memoBackend is a backend with what it was built from: its settings (HTTP
 // backends) or mode (TCP), and the servers resolve returned, by identity.
 type memoBackend struct {
 	gen     uint64
+	listed  uint64 // the last translation whose sorted backends held it
 	tcp     bool
 	bs      backendSettings
 	servers []config.Server
@@ -100,13 +122,25 @@ type memoCond struct {
 	c   *config.Condition
 }
 
+// memoRoute is a host and path: its condition, and in the translation
+// claimed, the Ingress that claimed it and the backend it routes to.
+type memoRoute struct {
+	gen     uint64
+	key     routeKey
+	c       *config.Condition
+	claimed uint64
+	owner   *networkingv1.Ingress
+	backend string
+	listed  uint64 // the last translation whose sorted routes held it
+}
+
 // prune drops what the translation that just ended did not use, when that
 // is at least half of an entry kind.
 func (m *memo) prune() {
 	pruneMap(m.ingresses, m.gen, func(e *memoIngress) uint64 { return e.gen })
 	pruneMap(m.resolved, m.gen, func(e *memoResolved) uint64 { return e.gen })
 	pruneMap(m.backends, m.gen, func(e *memoBackend) uint64 { return e.gen })
-	pruneMap(m.conds, m.gen, func(e *memoCond) uint64 { return e.gen })
+	pruneMap(m.conds, m.gen, func(e *memoRoute) uint64 { return e.gen })
 	pruneMap(m.guards, m.gen, func(e *memoCond) uint64 { return e.gen })
 }
 
@@ -127,15 +161,41 @@ func pruneMap[K comparable, V any](m map[K]V, gen uint64, genOf func(V) uint64) 
 	}
 }
 
-// parsed returns the parsed form of ing.
-func (t *translator) parsed(ing *networkingv1.Ingress) *parsedIngress {
-	e := t.memo.ingresses[ing]
-	if e == nil {
-		e = &memoIngress{p: parseIngress(ing)}
-		t.memo.ingresses[ing] = e
+// ingressNames returns the sorted keys of ours, given the Ingresses that
+// left the previous translation's order: the previous names when none did
+// and none came, else those names without the dropped ones, merged with the
+// new ones.
+func (m *memo) ingressNames(ours, dropped []*memoIngress) []types.NamespacedName {
+	var fresh []types.NamespacedName
+	for _, e := range ours {
+		if e.listed == m.gen && !e.named {
+			fresh = append(fresh, types.NamespacedName{Namespace: e.ing.Namespace, Name: e.ing.Name})
+			e.named = true
+		}
 	}
-	e.gen = t.memo.gen
-	return e.p
+	if len(fresh) == 0 && len(dropped) == 0 && len(m.names) == len(ours) {
+		return m.names
+	}
+	gone := make(map[types.NamespacedName]bool, len(dropped))
+	for _, e := range dropped {
+		e.named = false
+		gone[types.NamespacedName{Namespace: e.ing.Namespace, Name: e.ing.Name}] = true
+	}
+	slices.SortFunc(fresh, compareNamespacedName)
+	names := make([]types.NamespacedName, 0, len(ours))
+	for _, k := range m.names {
+		if gone[k] {
+			continue
+		}
+		for len(fresh) > 0 && compareNamespacedName(fresh[0], k) < 0 {
+			names = append(names, fresh[0])
+			fresh = fresh[1:]
+		}
+		names = append(names, k)
+	}
+	names = append(names, fresh...)
+	m.names = names
+	return names
 }
 
 // resolve finds the servers behind a Service port: its ready endpoints, or
@@ -147,9 +207,15 @@ func (t *translator) parsed(ing *networkingv1.Ingress) *parsedIngress {
 // translations while the Service and its slices stay the same: callers that
 // modify the servers must copy them first.
 func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
+	e := t.resolveEntry(sp)
+	return e.r.servers, e.r.prob
+}
+
+// resolveEntry is resolve's memo entry for sp.
+func (t *translator) resolveEntry(sp servicePort) *memoResolved {
 	e := t.memo.resolved[sp]
 	if e != nil && e.gen == t.memo.gen {
-		return e.r.servers, e.r.prob
+		return e
 	}
 	key := types.NamespacedName{Namespace: sp.namespace, Name: sp.service}
 	svc, sl := t.snap.Services[key], t.slices[key]
@@ -159,7 +225,7 @@ func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
 		t.memo.resolved[sp] = e
 	}
 	e.gen = t.memo.gen
-	return e.r.servers, e.r.prob
+	return e
 }
 
 // sameServers reports whether a and b are the same result of resolve.
@@ -167,26 +233,33 @@ func sameServers(a, b []config.Server) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// reuseBackend returns the memo entry of backend name if it was built from
-// the same, else a new entry that build fills in.
-func (t *translator) reuseBackend(name string, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) *config.Backend {
+// reuseBackend adds backend name to the translation, unless it is there
+// already (added is false), and returns it: the memo entry's backend if it
+// was built from the same, else a new entry's that build fills in. A name
+// stands for one backend within a translation: backendName gives the same
+// name only for the same Service port and settings.
+func (t *translator) reuseBackend(name string, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
 	e := t.memo.backends[name]
+	if e != nil && e.gen == t.memo.gen {
+		return e.b, false
+	}
 	if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) {
 		e = &memoBackend{tcp: tcp, bs: bs, servers: servers, b: build()}
 		t.memo.backends[name] = e
 	}
 	e.gen = t.memo.gen
-	return e.b
+	t.backendList = append(t.backendList, e)
+	return e.b, true
 }
 
 // httpBackend is bs.backend(name, servers), an earlier translation's value
 // if it was built from the same.
-func (t *translator) httpBackend(name string, bs backendSettings, servers []config.Server) *config.Backend {
+func (t *translator) httpBackend(name string, bs backendSettings, servers []config.Server) (*config.Backend, bool) {
 	return t.reuseBackend(name, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
 }
 
 // tcpBackend is the backend of one TCP service entry.
-func (t *translator) tcpBackend(name string, servers []config.Server) *config.Backend {
+func (t *translator) tcpBackend(name string, servers []config.Server) (*config.Backend, bool) {
 	return t.reuseBackend(name, true, backendSettings{}, servers, func() *config.Backend {
 		b := newBackend(name, config.ModeTCP)
 		b.Servers = slices.Clone(servers)
@@ -194,15 +267,77 @@ func (t *translator) tcpBackend(name string, servers []config.Server) *config.Ba
 	})
 }
 
-// condition is k.condition(), shared between translations.
-func (t *translator) condition(k routeKey) *config.Condition {
+// route is the entry of route k, with k.condition(), shared between
+// translations.
+func (t *translator) route(k routeKey) *memoRoute {
 	e := t.memo.conds[k]
 	if e == nil {
-		e = &memoCond{c: k.condition()}
+		e = &memoRoute{key: k, c: k.condition()}
 		t.memo.conds[k] = e
 	}
 	e.gen = t.memo.gen
-	return e.c
+	return e
+}
+
+// sortedRoutes returns routes, this translation's, in the order of
+// compareRoutes. Sorting ten thousand routes on every change would cost
+// more than the rest of a translation, so the previous translation's order
+// is kept for the routes it had, and only new ones are sorted and merged in.
+func (m *memo) sortedRoutes(routes []*memoRoute) []*memoRoute {
+	out := mergeListed(m.routes, m.routesGen, routes, m.gen,
+		func(e *memoRoute) *uint64 { return &e.listed },
+		func(a, b *memoRoute) int { return compareRoutes(a.key, b.key) })
+	m.routes, m.routesGen = out, m.gen
+	return out
+}
+
+// sortedBackends returns the backends of list sorted by name, as
+// sortedRoutes does.
+func (m *memo) sortedBackends(list []*memoBackend) []*config.Backend {
+	sorted := mergeListed(m.sorted, m.sortedGen, list, m.gen,
+		func(e *memoBackend) *uint64 { return &e.listed },
+		func(a, b *memoBackend) int { return strings.Compare(a.b.Name, b.b.Name) })
+	m.sorted, m.sortedGen = sorted, m.gen
+	if len(sorted) == 0 {
+		return nil
+	}
+	out := make([]*config.Backend, len(sorted))
+	for i, e := range sorted {
+		out[i] = e.b
+	}
+	return out
+}
+
+// mergeListed sorts cur, the entries of translation gen, given prev, those
+// of translation prevGen in order: entries of both keep prev's order, the
+// others are sorted and merged in. listed stamps an entry with the last
+// translation it was listed by; an entry is in cur at most once.
+func mergeListed[E any](prev []E, prevGen uint64, cur []E, gen uint64, listed func(E) *uint64, compare func(a, b E) int) []E {
+	var fresh []E
+	for _, e := range cur {
+		l := listed(e)
+		if len(prev) > 0 && *l == prevGen {
+			*l = gen
+		} else {
+			fresh = append(fresh, e)
+		}
+	}
+	slices.SortFunc(fresh, compare)
+	for _, e := range fresh {
+		*listed(e) = gen
+	}
+	out := make([]E, 0, len(cur))
+	for _, e := range prev {
+		if *listed(e) != gen {
+			continue
+		}
+		for len(fresh) > 0 && compare(fresh[0], e) < 0 {
+			out = append(out, fresh[0])
+			fresh = fresh[1:]
+		}
+		out = append(out, e)
+	}
+	return append(out, fresh...)
 }
 
 // guard is the condition of the rule that keeps the rest of host h on the

@@ -65,12 +65,27 @@ func (c *randomCluster) port() any {
 func (c *randomCluster) step(s *Snapshot) string {
 	ns, svc := c.pick(memoNamespaces), c.pick(memoServices[:2])
 	key := types.NamespacedName{Namespace: ns, Name: svc}
-	switch c.r.IntN(9) {
+	switch c.r.IntN(10) {
 	case 0, 1, 2:
 		name := fmt.Sprintf("ing%d", c.r.IntN(5))
 		c.age++
-		s.Ingresses[types.NamespacedName{Namespace: ns, Name: name}] = ing(ns, name, c.r.IntN(c.age+1), c.newIngress()...)
+		var opts []ingOpt
+		switch c.r.IntN(6) {
+		case 0:
+			opts = append(opts, noClass())
+		case 1:
+			opts = append(opts, className_("other"))
+		}
+		s.Ingresses[types.NamespacedName{Namespace: ns, Name: name}] = ing(ns, name, c.r.IntN(c.age+1), append(c.newIngress(), opts...)...)
 		return "ingress " + ns + "/" + name
+	case 9:
+		// Our class, anew: default or not, and now and then gone.
+		if c.r.IntN(4) == 0 {
+			delete(s.IngressClasses, DefaultIngressClass)
+			return "delete class"
+		}
+		s.IngressClasses[DefaultIngressClass] = ingressClass(DefaultIngressClass, DefaultControllerName, c.r.IntN(2) == 0)
+		return "class"
 	case 3:
 		for k := range s.Ingresses {
 			delete(s.Ingresses, k)
@@ -115,6 +130,10 @@ func cloneSnapshot(s *Snapshot) *Snapshot {
 	}
 	for k, v := range s.ConfigMaps {
 		c.ConfigMaps[k] = v
+	}
+	clear(c.IngressClasses)
+	for k, v := range s.IngressClasses {
+		c.IngressClasses[k] = v
 	}
 	return c
 }

@@ -81,11 +81,6 @@ func (k routeKey) String() string {
 	return fmt.Sprintf("%s path %s (%s)", k.host, v, k.path.kind)
 }
 
-type route struct {
-	routeKey
-	backend string
-}
-
 // parseHost reads an Ingress rule host: a DNS name, or "*." and a DNS name.
 func parseHost(h string) (hostMatch, error) {
 	if h == "" {
@@ -207,19 +202,16 @@ func compareRoutes(a, b routeKey) int {
 // same way). So after the paths of a host that a later rule could also
 // match, a guard sends the rest of that host to the default backend.
 //
-// cond and guard give the condition of a route and of a host's guard; the
-// same key must always give an equal condition.
-func useBackends(routes []route, defaultBackend string, cond func(routeKey) *config.Condition, guard func(hostMatch) *config.Condition) []config.UseBackend {
-	routes = slices.Clone(routes)
-	slices.SortFunc(routes, func(a, b route) int { return compareRoutes(a.routeKey, b.routeKey) })
-
+// routes are sorted by compareRoutes; guard gives the condition of a
+// host's guard, the same condition for the same host.
+func useBackends(routes []*memoRoute, defaultBackend string, guard func(hostMatch) *config.Condition) []config.UseBackend {
 	var wildcards []hostMatch
 	anyHost := false
 	for _, r := range routes {
-		switch r.host.kind {
+		switch r.key.host.kind {
 		case hostWildcard:
-			if len(wildcards) == 0 || wildcards[len(wildcards)-1] != r.host {
-				wildcards = append(wildcards, r.host)
+			if len(wildcards) == 0 || wildcards[len(wildcards)-1] != r.key.host {
+				wildcards = append(wildcards, r.key.host)
 			}
 		case hostAny:
 			anyHost = true
@@ -235,14 +227,17 @@ func useBackends(routes []route, defaultBackend string, cond func(routeKey) *con
 		return false
 	}
 
-	var out []config.UseBackend
+	if len(routes) == 0 {
+		return nil
+	}
+	out := make([]config.UseBackend, 0, len(routes))
 	for i := 0; i < len(routes); {
-		host := routes[i].host
+		host := routes[i].key.host
 		catchAll := false
-		for ; i < len(routes) && routes[i].host == host; i++ {
+		for ; i < len(routes) && routes[i].key.host == host; i++ {
 			r := routes[i]
-			out = append(out, config.UseBackend{Backend: r.backend, Cond: cond(r.routeKey)})
-			catchAll = catchAll || (r.path.kind == pathPrefix && r.path.value == "")
+			out = append(out, config.UseBackend{Backend: r.backend, Cond: r.c})
+			catchAll = catchAll || (r.key.path.kind == pathPrefix && r.key.path.value == "")
 		}
 		if !catchAll && shadowed(host) {
 			out = append(out, config.UseBackend{Backend: defaultBackend, Cond: guard(host)})

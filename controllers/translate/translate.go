@@ -73,7 +73,39 @@ type Snapshot struct {
 	// of them, found through the label kubernetes.io/service-name.
 	EndpointSlices map[types.NamespacedName]*discoveryv1.EndpointSlice
 	ConfigMaps     map[types.NamespacedName]*corev1.ConfigMap
+	// SlicesByService, when not nil, is EndpointSlices grouped by Service
+	// (the namespace and the label), each list sorted by name, as
+	// GroupSlices gives. A holder that keeps it up to date as slices come
+	// and go spares every translation a pass over all of them. Neither the
+	// map nor its lists may be modified once given.
+	SlicesByService map[types.NamespacedName][]*discoveryv1.EndpointSlice
 }
+
+// GroupSlices groups EndpointSlices by the Service they belong to, each
+// list sorted by name: Snapshot.SlicesByService.
+func GroupSlices(all map[types.NamespacedName]*discoveryv1.EndpointSlice) map[types.NamespacedName][]*discoveryv1.EndpointSlice {
+	out := make(map[types.NamespacedName][]*discoveryv1.EndpointSlice, len(all))
+	for _, es := range all {
+		if k, ok := SliceService(es); ok {
+			out[k] = append(out[k], es)
+		}
+	}
+	for _, list := range out {
+		slices.SortFunc(list, compareSlices)
+	}
+	return out
+}
+
+// SliceService is the Service an EndpointSlice belongs to, if it names one.
+func SliceService(es *discoveryv1.EndpointSlice) (types.NamespacedName, bool) {
+	if es == nil {
+		return types.NamespacedName{}, false
+	}
+	svc := es.Labels[discoveryv1.LabelServiceName]
+	return types.NamespacedName{Namespace: es.Namespace, Name: svc}, svc != ""
+}
+
+func compareSlices(a, b *discoveryv1.EndpointSlice) int { return cmp.Compare(a.Name, b.Name) }
 
 // ObjectRef names the object an Event is about.
 type ObjectRef struct {
@@ -130,24 +162,18 @@ func Translate(s *Snapshot, o Options) Result {
 }
 
 func (t *translator) translate() Result {
-	ours := t.ourIngresses()
-	for _, ing := range ours {
-		t.addIngress(ing)
+	ours, dropped := t.ourIngresses()
+	for _, e := range ours {
+		t.addIngress(e.ing, e.p)
 	}
 
 	cfg := &config.Config{}
 	cfg.Frontends = append(cfg.Frontends, t.httpFrontend())
 	cfg.Frontends = append(cfg.Frontends, t.tcpFrontends()...)
-	for _, b := range t.backends {
-		cfg.Backends = append(cfg.Backends, b)
-	}
-	slices.SortFunc(cfg.Backends, func(a, b *config.Backend) int { return cmp.Compare(a.Name, b.Name) })
+	cfg.Backends = t.memo.sortedBackends(t.backendList)
 
 	res := Result{Config: cfg, Events: t.events.sorted(), sources: t.sources}
-	for _, ing := range ours {
-		res.Ingresses = append(res.Ingresses, types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
-	}
-	slices.SortFunc(res.Ingresses, compareNamespacedName)
+	res.Ingresses = t.memo.ingressNames(ours, dropped)
 	return res
 }
 
@@ -160,16 +186,17 @@ type translator struct {
 	// slices indexes EndpointSlices by the Service they belong to.
 	slices map[types.NamespacedName][]*discoveryv1.EndpointSlice
 
-	routes []route
-	// claims records which Ingress owns each host+path, to detect conflicts.
-	claims map[routeKey]*networkingv1.Ingress
+	// routes are the claimed routes, in the order they were claimed; a
+	// route's entry records which Ingress owns it, to detect conflicts.
+	routes []*memoRoute
 	// defaultOwner is the Ingress whose spec.defaultBackend is the frontend's.
 	defaultOwner   *networkingv1.Ingress
 	defaultBackend string
 
-	backends map[string]*config.Backend
-	sources  map[string]servicePort
-	families map[servicePort]*backendFamily
+	// backendList are the memo entries of the translation's backends, in
+	// the order they were added.
+	backendList []*memoBackend
+	sources     map[string]servicePort
 
 	// memo holds what earlier translations built (see Translator).
 	memo *memo
@@ -182,26 +209,11 @@ func newTranslator(s *Snapshot, o Options) *translator {
 	t := &translator{
 		snap:     s,
 		opts:     o,
-		slices:   make(map[types.NamespacedName][]*discoveryv1.EndpointSlice, len(s.EndpointSlices)),
-		claims:   map[routeKey]*networkingv1.Ingress{},
-		backends: map[string]*config.Backend{},
-		families: map[servicePort]*backendFamily{},
 		sources:  map[string]servicePort{},
 		memo:     newMemo(),
 	}
-	for _, es := range s.EndpointSlices {
-		if es == nil {
-			continue
-		}
-		svc := es.Labels[discoveryv1.LabelServiceName]
-		if svc == "" {
-			continue
-		}
-		k := types.NamespacedName{Namespace: es.Namespace, Name: svc}
-		t.slices[k] = append(t.slices[k], es)
-	}
-	for _, list := range t.slices {
-		slices.SortFunc(list, func(a, b *discoveryv1.EndpointSlice) int { return cmp.Compare(a.Name, b.Name) })
+	if t.slices = s.SlicesByService; t.slices == nil {
+		t.slices = GroupSlices(s.EndpointSlices)
 	}
 	return t
 }
@@ -219,14 +231,15 @@ func (t *translator) httpFrontend() *config.Frontend {
 	fe.DefaultBackend = t.defaultBackend
 	if fe.DefaultBackend == "" {
 		fe.DefaultBackend = NotFoundBackend
-		t.backends[NotFoundBackend] = t.notFoundBackend()
+		t.notFoundBackend()
 	}
-	fe.UseBackends = useBackends(t.routes, fe.DefaultBackend, t.condition, t.guard)
+	fe.UseBackends = useBackends(t.memo.sortedRoutes(t.routes), fe.DefaultBackend, t.guard)
 	return fe
 }
 
-func (t *translator) notFoundBackend() *config.Backend {
-	return t.reuseBackend(NotFoundBackend, false, backendSettings{}, nil, func() *config.Backend {
+// notFoundBackend adds the backend of NotFoundBackend.
+func (t *translator) notFoundBackend() {
+	t.reuseBackend(NotFoundBackend, false, backendSettings{}, nil, func() *config.Backend {
 		b := newBackend(NotFoundBackend, config.ModeHTTP)
 		b.HTTPRequest = []config.HTTPRequestRule{{
 			Action:      config.ActionReturn,
