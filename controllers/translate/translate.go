@@ -207,10 +207,10 @@ func newTranslator(s *Snapshot, o Options) *translator {
 		s = &Snapshot{}
 	}
 	t := &translator{
-		snap:     s,
-		opts:     o,
-		sources:  map[string]servicePort{},
-		memo:     newMemo(),
+		snap:    s,
+		opts:    o,
+		sources: map[string]servicePort{},
+		memo:    newMemo(),
 	}
 	if t.slices = s.SlicesByService; t.slices == nil {
 		t.slices = GroupSlices(s.EndpointSlices)
