@@ -49,7 +49,7 @@ func (t *translator) ourIngresses() (ours, dropped []*memoIngress) {
 		} else {
 			fresh = append(fresh, e)
 		}
-		e.gen = m.gen
+		m.stamp(&e.gen, usedIngresses)
 	}
 	slices.SortFunc(fresh, func(a, b *memoIngress) int { return olderFirst(a.ing, b.ing) })
 	for _, e := range fresh {

@@ -38,6 +38,7 @@ func NewTranslator(o Options) *Translator {
 func (tr *Translator) Translate(s *Snapshot) Result {
 	m := tr.memo
 	m.gen++
+	m.used = [entryKinds]int{}
 	t := newTranslator(s, tr.opts)
 	t.memo = m
 	t.sources = make(map[string]servicePort, len(m.backends))
@@ -69,6 +70,8 @@ type memo struct {
 	// translation that changes them makes a new slice, since results
 	// share it.
 	names []types.NamespacedName
+	// used counts, by entry kind, the entries the translation gen used.
+	used [entryKinds]int
 	// routes are translation routesGen's routes in use_backend order, and
 	// sorted its backends by name (see sortedRoutes, sortedBackends).
 	routes    []*memoRoute
@@ -137,21 +140,37 @@ type memoRoute struct {
 // prune drops what the translation that just ended did not use, when that
 // is at least half of an entry kind.
 func (m *memo) prune() {
-	pruneMap(m.ingresses, m.gen, func(e *memoIngress) uint64 { return e.gen })
-	pruneMap(m.resolved, m.gen, func(e *memoResolved) uint64 { return e.gen })
-	pruneMap(m.backends, m.gen, func(e *memoBackend) uint64 { return e.gen })
-	pruneMap(m.conds, m.gen, func(e *memoRoute) uint64 { return e.gen })
-	pruneMap(m.guards, m.gen, func(e *memoCond) uint64 { return e.gen })
+	pruneMap(m.ingresses, m.used[usedIngresses], m.gen, func(e *memoIngress) uint64 { return e.gen })
+	pruneMap(m.resolved, m.used[usedResolved], m.gen, func(e *memoResolved) uint64 { return e.gen })
+	pruneMap(m.backends, m.used[usedBackends], m.gen, func(e *memoBackend) uint64 { return e.gen })
+	pruneMap(m.conds, m.used[usedConds], m.gen, func(e *memoRoute) uint64 { return e.gen })
+	pruneMap(m.guards, m.used[usedGuards], m.gen, func(e *memoCond) uint64 { return e.gen })
 }
 
-func pruneMap[K comparable, V any](m map[K]V, gen uint64, genOf func(V) uint64) {
-	stale := 0
-	for _, v := range m {
-		if genOf(v) != gen {
-			stale++
-		}
+// Entry kinds, for memo.used.
+const (
+	usedIngresses = iota
+	usedResolved
+	usedBackends
+	usedConds
+	usedGuards
+	entryKinds
+)
+
+// stamp marks an entry, by its gen field, as used by the current
+// translation, counting each entry once.
+func (m *memo) stamp(gen *uint64, kind int) {
+	if *gen != m.gen {
+		*gen = m.gen
+		m.used[kind]++
 	}
-	if stale == 0 || stale < len(m)-stale {
+}
+
+// pruneMap drops from m the entries that the translation gen did not use,
+// when they are as many as the used ones.
+func pruneMap[K comparable, V any](m map[K]V, used int, gen uint64, genOf func(V) uint64) {
+	stale := len(m) - used
+	if stale <= 0 || stale < used {
 		return
 	}
 	for k, v := range m {
@@ -224,7 +243,7 @@ func (t *translator) resolveEntry(sp servicePort) *memoResolved {
 		e.r.servers, e.r.prob = t.lookup(sp)
 		t.memo.resolved[sp] = e
 	}
-	e.gen = t.memo.gen
+	t.memo.stamp(&e.gen, usedResolved)
 	return e
 }
 
@@ -247,7 +266,7 @@ func (t *translator) reuseBackend(name string, tcp bool, bs backendSettings, ser
 		e = &memoBackend{tcp: tcp, bs: bs, servers: servers, b: build()}
 		t.memo.backends[name] = e
 	}
-	e.gen = t.memo.gen
+	t.memo.stamp(&e.gen, usedBackends)
 	t.backendList = append(t.backendList, e)
 	return e.b, true
 }
@@ -275,7 +294,7 @@ func (t *translator) route(k routeKey) *memoRoute {
 		e = &memoRoute{key: k, c: k.condition()}
 		t.memo.conds[k] = e
 	}
-	e.gen = t.memo.gen
+	t.memo.stamp(&e.gen, usedConds)
 	return e
 }
 
@@ -348,6 +367,6 @@ func (t *translator) guard(h hostMatch) *config.Condition {
 		e = &memoCond{c: &config.Condition{Or: [][]config.Term{{hostTerm(h)}}}}
 		t.memo.guards[h] = e
 	}
-	e.gen = t.memo.gen
+	t.memo.stamp(&e.gen, usedGuards)
 	return e.c
 }

@@ -234,3 +234,25 @@ func TestTranslatorReusesUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoStaysBounded: what the objects of earlier translations left in
+// the memo is dropped, however many of them come and go.
+func TestMemoStaysBounded(t *testing.T) {
+	const n = 20
+	s := snap()
+	tr := NewTranslator(testOptions)
+	for round := range 10 {
+		for i := range n {
+			ns, name := "default", fmt.Sprintf("svc%d", i)
+			s.Services[types.NamespacedName{Namespace: ns, Name: name}] = service(ns, name, "http:80/8080")
+			s.Ingresses[types.NamespacedName{Namespace: ns, Name: name}] = ing(ns, name, i,
+				rule(fmt.Sprintf("h%d-%d.example", round, i), prefix("/", name, 80)))
+		}
+		tr.Translate(cloneSnapshot(s))
+		m := tr.memo
+		if len(m.ingresses) > 2*n || len(m.conds) > 2*n || len(m.resolved) > 2*n || len(m.backends) > 2*n+1 {
+			t.Fatalf("round %d: memo holds %d Ingresses, %d routes, %d Service ports, %d backends for %d of each",
+				round, len(m.ingresses), len(m.conds), len(m.resolved), len(m.backends), n)
+		}
+	}
+}
