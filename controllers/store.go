@@ -24,12 +24,15 @@ import (
 // store is the cluster as translation sees it: the informer caches' own
 // objects, filed by the watch events as they arrive, and what changed since
 // the last sync. Holding the caches' pointers (never copies) is what lets
-// the Translator recognise an unchanged object by its pointer, and a
-// snapshot costs a copy of five maps rather than a List of every object.
-// Those objects are shared with the caches: nothing may modify them.
+// the Translator recognise an unchanged object by its pointer. A snapshot
+// is the store's own maps, shared until the next change to one of them
+// copies that one (and only that one) first, rather than a List of every
+// object. Those objects are shared with the caches: nothing may modify them.
 type store struct {
 	mu   sync.Mutex
 	snap translate.Snapshot
+	// shared marks the maps of snap that a snapshot taken holds.
+	shared struct{ ingresses, classes, services, slices, configMaps bool }
 	// full: something other than EndpointSlices changed since the last
 	// take; otherwise services are those whose slices did.
 	full     bool
@@ -61,12 +64,20 @@ func (s *store) file(o client.Object, deleted bool) {
 	k := keyOf(o)
 	switch o := o.(type) {
 	case *networkingv1.Ingress:
+		own(&s.snap.Ingresses, &s.shared.ingresses)
 		putOrDelete(s.snap.Ingresses, k, o, deleted)
 	case *networkingv1.IngressClass:
+		own(&s.snap.IngressClasses, &s.shared.classes)
 		putOrDelete(s.snap.IngressClasses, o.Name, o, deleted)
 	case *corev1.Service:
+		own(&s.snap.Services, &s.shared.services)
 		putOrDelete(s.snap.Services, k, o, deleted)
 	case *discoveryv1.EndpointSlice:
+		if s.shared.slices {
+			s.snap.EndpointSlices = maps.Clone(s.snap.EndpointSlices)
+			s.snap.SlicesByService = maps.Clone(s.snap.SlicesByService)
+			s.shared.slices = false
+		}
 		if old := s.snap.EndpointSlices[k]; old != nil {
 			s.unindex(old)
 		}
@@ -75,6 +86,7 @@ func (s *store) file(o client.Object, deleted bool) {
 			s.index(o)
 		}
 	case *corev1.ConfigMap:
+		own(&s.snap.ConfigMaps, &s.shared.configMaps)
 		putOrDelete(s.snap.ConfigMaps, k, o, deleted)
 	}
 }
@@ -108,6 +120,14 @@ func (s *store) unindex(es *discoveryv1.EndpointSlice) {
 	}
 }
 
+// own makes *m the store's alone, copying it if a snapshot holds it.
+func own[K comparable, V any](m *map[K]V, shared *bool) {
+	if *shared {
+		*m = maps.Clone(*m)
+		*shared = false
+	}
+}
+
 func putOrDelete[K comparable, V any](m map[K]*V, k K, v *V, deleted bool) {
 	if deleted {
 		delete(m, k)
@@ -137,15 +157,9 @@ func (s *store) markService(o client.Object) {
 func (s *store) take() (snap *translate.Snapshot, full bool, services map[types.NamespacedName]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap = &translate.Snapshot{
-		Ingresses:      maps.Clone(s.snap.Ingresses),
-		IngressClasses: maps.Clone(s.snap.IngressClasses),
-		Services:       maps.Clone(s.snap.Services),
-		EndpointSlices: maps.Clone(s.snap.EndpointSlices),
-		ConfigMaps:     maps.Clone(s.snap.ConfigMaps),
-
-		SlicesByService: maps.Clone(s.snap.SlicesByService),
-	}
+	taken := s.snap
+	snap = &taken
+	s.shared.ingresses, s.shared.classes, s.shared.services, s.shared.slices, s.shared.configMaps = true, true, true, true, true
 	full, services = s.full, s.services
 	s.full, s.services = false, nil
 	return snap, full, services

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -138,4 +139,39 @@ func names(list []*discoveryv1.EndpointSlice) string {
 		out = append(out, es.Name)
 	}
 	return strings.Join(out, " ")
+}
+
+// TestStoreSnapshotsStayPut: a snapshot keeps what it saw while later
+// events change the store, and a kind no event touched is not copied.
+func TestStoreSnapshotsStayPut(t *testing.T) {
+	s := newStore()
+	c := benchCluster(2)
+	for _, o := range c.Ingresses {
+		s.file(o, false)
+	}
+	for _, o := range c.Services {
+		s.file(o, false)
+	}
+	first, _, _ := s.take()
+	more := benchCluster(3)
+	for k, o := range more.Ingresses {
+		if c.Ingresses[k] == nil {
+			s.file(o, false)
+		}
+	}
+	for _, o := range c.Services {
+		s.file(o, true)
+		break
+	}
+	second, _, _ := s.take()
+	if len(first.Ingresses) != 2 || len(first.Services) != 2 {
+		t.Fatalf("first snapshot changed: %d Ingresses, %d Services", len(first.Ingresses), len(first.Services))
+	}
+	if len(second.Ingresses) != 3 || len(second.Services) != 1 {
+		t.Fatalf("second snapshot: %d Ingresses, %d Services, want 3 and 1", len(second.Ingresses), len(second.Services))
+	}
+	third, _, _ := s.take()
+	if reflect.ValueOf(third.Ingresses).UnsafePointer() != reflect.ValueOf(second.Ingresses).UnsafePointer() {
+		t.Fatal("a map no event touched was copied")
+	}
 }

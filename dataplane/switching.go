@@ -20,50 +20,76 @@ type switchBlock struct {
 const minIndexedRun = 8
 
 // buildSwitching groups rules into blocks; each rule carries its
-// requiredHosts.
+// requiredHosts. Indexed blocks may share rules' array.
 func buildSwitching(rules []switchRule) []switchBlock {
 	var blocks []switchBlock
-	var run []switchRule
-	var runHosts [][]string
-	flushRun := func() {
-		if len(run) == 0 {
+	start := -1 // where the current run of host-restricted rules began
+	flushRun := func(end int) {
+		if start < 0 {
 			return
 		}
+		run := rules[start:end:end]
 		if len(run) < minIndexedRun {
 			blocks = appendLinear(blocks, run...)
 		} else {
-			blocks = append(blocks, switchBlock{byHost: indexByHost(run, runHosts)})
+			blocks = append(blocks, switchBlock{byHost: indexByHost(run)})
 		}
-		run, runHosts = nil, nil
+		start = -1
 	}
-	for _, r := range rules {
+	for i, r := range rules {
 		if r.hosts != nil {
-			run = append(run, r)
-			runHosts = append(runHosts, r.hosts)
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		flushRun()
+		flushRun(i)
 		blocks = appendLinear(blocks, r)
 	}
-	flushRun()
+	flushRun(len(rules))
 	return blocks
 }
 
-// indexByHost maps each host to its rules, in order. The lists share one
-// array: with thousands of hosts, one allocation instead of one per host.
-func indexByHost(run []switchRule, runHosts [][]string) map[string][]switchRule {
+// indexByHost maps each host to its rules, in order. In the common shape,
+// every rule of one host and each host's rules in a row, a host's list is
+// its stretch of run itself; otherwise the lists share one new array. With
+// thousands of hosts, that is one allocation (or none) instead of one per
+// host.
+func indexByHost(run []switchRule) map[string][]switchRule {
+	idx := make(map[string][]switchRule, len(run))
+	for i := 0; i < len(run); {
+		if len(run[i].hosts) != 1 {
+			return indexByHostSpread(run)
+		}
+		h := run[i].hosts[0]
+		j := i + 1
+		for j < len(run) && len(run[j].hosts) == 1 && run[j].hosts[0] == h {
+			j++
+		}
+		if _, again := idx[h]; again {
+			return indexByHostSpread(run)
+		}
+		idx[h] = run[i:j:j]
+		i = j
+	}
+	return idx
+}
+
+// indexByHostSpread is indexByHost for rules naming several hosts, or a
+// host's rules apart from each other.
+func indexByHostSpread(run []switchRule) map[string][]switchRule {
 	count := make(map[string]int, len(run))
 	total := 0
-	for _, hosts := range runHosts {
-		for _, h := range hosts {
+	for _, r := range run {
+		for _, h := range r.hosts {
 			count[h]++
 			total++
 		}
 	}
 	all := make([]switchRule, 0, total)
 	idx := make(map[string][]switchRule, len(count))
-	for i, r := range run {
-		for _, h := range runHosts[i] {
+	for _, r := range run {
+		for _, h := range r.hosts {
 			list, ok := idx[h]
 			if !ok {
 				// A full slice expression, so that appending to one

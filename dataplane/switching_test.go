@@ -83,6 +83,47 @@ func TestHostIndexKeepsOrder(t *testing.T) {
 	}
 }
 
+// TestHostIndexRuns checks the index of each host's rules in a row (the
+// translation's shape), and of a run where a host comes back after others,
+// against evaluating every rule in order.
+func TestHostIndexRuns(t *testing.T) {
+	for _, again := range []bool{false, true} {
+		var ubs []config.UseBackend
+		for i := 0; i < 24; i++ {
+			h := fmt.Sprintf("h%d.example", i/3)
+			ubs = append(ubs, config.UseBackend{Backend: fmt.Sprintf("r%d", i), Cond: &config.Condition{Or: [][]config.Term{{hostTerm(h), pathBeg(fmt.Sprintf("/p%d", i%3))}}}})
+		}
+		if again {
+			ubs = append(ubs, config.UseBackend{Backend: "back", Cond: &config.Condition{Or: [][]config.Term{{hostTerm("h1.example")}}}})
+		}
+		fe := switchingFrontend(t, ubs)
+		if len(fe.switching) != 1 || fe.switching[0].byHost == nil {
+			t.Fatalf("again=%v: %d blocks, want one indexed", again, len(fe.switching))
+		}
+		for i := 0; i < 9; i++ {
+			for _, path := range []string{"/p0", "/p1", "/p2", "/x"} {
+				host := fmt.Sprintf("h%d.example", i)
+				var r request
+				r.reset(parseReq(t, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"), netip.Addr{})
+				want := ""
+				for _, ub := range ubs {
+					if c, _ := fe.acls.compileCond(ub.Cond); c.eval(&r) {
+						want = ub.Backend
+						break
+					}
+				}
+				got := ""
+				if be := fe.selectBackend(&r); be != nil {
+					got = be.name
+				}
+				if got != want {
+					t.Errorf("again=%v %s%s: indexed routing chose %q, in-order evaluation %q", again, host, path, got, want)
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkRouteManyHosts routes one request among 10,000 host rules, the
 // shape of 10,000 Ingresses.
 func BenchmarkRouteManyHosts(b *testing.B) {
