@@ -31,8 +31,11 @@ func RefreshEndpoints(prev Result, s *Snapshot, services map[types.NamespacedNam
 	cfg := *prev.Config
 	cfg.Backends = slices.Clone(prev.Config.Backends)
 	for i, b := range cfg.Backends {
-		sp, ok := prev.sources[b.Name]
-		if !ok || !services[types.NamespacedName{Namespace: sp.namespace, Name: sp.service}] {
+		if i >= len(prev.sources) || prev.sources[i] == nil {
+			continue
+		}
+		sp := *prev.sources[i]
+		if !services[types.NamespacedName{Namespace: sp.namespace, Name: sp.service}] {
 			continue
 		}
 		servers, _ := t.lookup(sp)

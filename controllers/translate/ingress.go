@@ -262,8 +262,6 @@ func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, b pars
 		t.events.warn(ref, prob.reason, "%s; routes to it answer 503", prob.message)
 	}
 	name := t.backendName(b.sp, e, bs, ing.Name)
-	if _, added := t.httpBackend(name, bs, e.r.servers); added {
-		t.sources[name] = b.sp
-	}
+	t.httpBackend(name, b.sp, bs, e.r.servers)
 	return name, true
 }

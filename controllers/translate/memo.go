@@ -41,7 +41,6 @@ func (tr *Translator) Translate(s *Snapshot) Result {
 	m.used = [entryKinds]int{}
 	t := newTranslator(s, tr.opts)
 	t.memo = m
-	t.sources = make(map[string]servicePort, len(m.backends))
 	t.routes = make([]*memoRoute, 0, len(m.routes))
 	t.backendList = make([]*memoBackend, 0, len(m.backends))
 	res := t.translate()
@@ -112,6 +111,10 @@ type memoResolved struct {
 // memoBackend is a backend with what it was built from: its settings (HTTP
 // backends) or mode (TCP), and the servers resolve returned, by identity.
 type memoBackend struct {
+	// src is the Service port the backend was built from; nil for one
+	// that Translate makes up. A backend's name tells its port, so the
+	// entry of a name keeps it.
+	src     *servicePort
 	gen     uint64
 	listed  uint64 // the last translation whose sorted backends held it
 	tcp     bool
@@ -257,13 +260,17 @@ func sameServers(a, b []config.Server) bool {
 // was built from the same, else a new entry's that build fills in. A name
 // stands for one backend within a translation: backendName gives the same
 // name only for the same Service port and settings.
-func (t *translator) reuseBackend(name string, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
+func (t *translator) reuseBackend(name string, src *servicePort, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
 	e := t.memo.backends[name]
 	if e != nil && e.gen == t.memo.gen {
 		return e.b, false
 	}
-	if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) {
-		e = &memoBackend{tcp: tcp, bs: bs, servers: servers, b: build()}
+	if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) || (e.src == nil) != (src == nil) || (src != nil && *e.src != *src) {
+		if src != nil {
+			sp := *src
+			src = &sp
+		}
+		e = &memoBackend{src: src, tcp: tcp, bs: bs, servers: servers, b: build()}
 		t.memo.backends[name] = e
 	}
 	t.memo.stamp(&e.gen, usedBackends)
@@ -273,13 +280,13 @@ func (t *translator) reuseBackend(name string, tcp bool, bs backendSettings, ser
 
 // httpBackend is bs.backend(name, servers), an earlier translation's value
 // if it was built from the same.
-func (t *translator) httpBackend(name string, bs backendSettings, servers []config.Server) (*config.Backend, bool) {
-	return t.reuseBackend(name, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
+func (t *translator) httpBackend(name string, sp servicePort, bs backendSettings, servers []config.Server) (*config.Backend, bool) {
+	return t.reuseBackend(name, &sp, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
 }
 
 // tcpBackend is the backend of one TCP service entry.
-func (t *translator) tcpBackend(name string, servers []config.Server) (*config.Backend, bool) {
-	return t.reuseBackend(name, true, backendSettings{}, servers, func() *config.Backend {
+func (t *translator) tcpBackend(name string, sp servicePort, servers []config.Server) (*config.Backend, bool) {
+	return t.reuseBackend(name, &sp, true, backendSettings{}, servers, func() *config.Backend {
 		b := newBackend(name, config.ModeTCP)
 		b.Servers = slices.Clone(servers)
 		return b
@@ -311,20 +318,21 @@ func (m *memo) sortedRoutes(routes []*memoRoute) []*memoRoute {
 }
 
 // sortedBackends returns the backends of list sorted by name, as
-// sortedRoutes does.
-func (m *memo) sortedBackends(list []*memoBackend) []*config.Backend {
+// sortedRoutes does, and the Service port of each.
+func (m *memo) sortedBackends(list []*memoBackend) ([]*config.Backend, []*servicePort) {
 	sorted := mergeListed(m.sorted, m.sortedGen, list, m.gen,
 		func(e *memoBackend) *uint64 { return &e.listed },
 		func(a, b *memoBackend) int { return strings.Compare(a.b.Name, b.b.Name) })
 	m.sorted, m.sortedGen = sorted, m.gen
 	if len(sorted) == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make([]*config.Backend, len(sorted))
+	src := make([]*servicePort, len(sorted))
 	for i, e := range sorted {
-		out[i] = e.b
+		out[i], src[i] = e.b, e.src
 	}
-	return out
+	return out, src
 }
 
 // mergeListed sorts cur, the entries of translation gen, given prev, those

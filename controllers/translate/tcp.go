@@ -72,8 +72,7 @@ func (t *translator) tcpFrontends() []*config.Frontend {
 		}
 		name := fmt.Sprintf("tcp_%d", svc.port)
 		// Five '_'-separated parts: no HTTP backend name has that many.
-		backend, _ := t.tcpBackend(fmt.Sprintf("%s_%s_%s_%s", name, svc.target.namespace, svc.target.service, svc.target.port), servers)
-		t.sources[backend.Name] = svc.target
+		backend, _ := t.tcpBackend(fmt.Sprintf("%s_%s_%s_%s", name, svc.target.namespace, svc.target.service, svc.target.port), svc.target, servers)
 		out = append(out, &config.Frontend{
 			Name:           name,
 			Mode:           config.ModeTCP,

@@ -140,9 +140,10 @@ type Result struct {
 	// writes their status.
 	Ingresses []types.NamespacedName
 
-	// sources maps each backend built from a Service port to that port, so
-	// RefreshEndpoints can find the backends an EndpointSlice change touches.
-	sources map[string]servicePort
+	// sources are, index for index with Config.Backends, the Service port
+	// each was built from (nil for none), so RefreshEndpoints can find the
+	// backends an EndpointSlice change touches.
+	sources []*servicePort
 }
 
 // Names of the objects Translate creates itself.
@@ -170,9 +171,10 @@ func (t *translator) translate() Result {
 	cfg := &config.Config{}
 	cfg.Frontends = append(cfg.Frontends, t.httpFrontend())
 	cfg.Frontends = append(cfg.Frontends, t.tcpFrontends()...)
-	cfg.Backends = t.memo.sortedBackends(t.backendList)
+	var sources []*servicePort
+	cfg.Backends, sources = t.memo.sortedBackends(t.backendList)
 
-	res := Result{Config: cfg, Events: t.events.sorted(), sources: t.sources}
+	res := Result{Config: cfg, Events: t.events.sorted(), sources: sources}
 	res.Ingresses = t.memo.ingressNames(ours, dropped)
 	return res
 }
@@ -196,7 +198,6 @@ type translator struct {
 	// backendList are the memo entries of the translation's backends, in
 	// the order they were added.
 	backendList []*memoBackend
-	sources     map[string]servicePort
 
 	// memo holds what earlier translations built (see Translator).
 	memo *memo
@@ -207,10 +208,9 @@ func newTranslator(s *Snapshot, o Options) *translator {
 		s = &Snapshot{}
 	}
 	t := &translator{
-		snap:    s,
-		opts:    o,
-		sources: map[string]servicePort{},
-		memo:    newMemo(),
+		snap: s,
+		opts: o,
+		memo: newMemo(),
 	}
 	if t.slices = s.SlicesByService; t.slices == nil {
 		t.slices = GroupSlices(s.EndpointSlices)
@@ -239,7 +239,7 @@ func (t *translator) httpFrontend() *config.Frontend {
 
 // notFoundBackend adds the backend of NotFoundBackend.
 func (t *translator) notFoundBackend() {
-	t.reuseBackend(NotFoundBackend, false, backendSettings{}, nil, func() *config.Backend {
+	t.reuseBackend(NotFoundBackend, nil, false, backendSettings{}, nil, func() *config.Backend {
 		b := newBackend(NotFoundBackend, config.ModeHTTP)
 		b.HTTPRequest = []config.HTTPRequestRule{{
 			Action:      config.ActionReturn,
