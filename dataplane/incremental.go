@@ -27,19 +27,9 @@ func validChange(prev *Table, cfg *config.Config) bool {
 	if len(cfg.Frontends) != len(old.Frontends) || !reflect.DeepEqual(cfg.Global, old.Global) {
 		return false
 	}
-	backends := make(map[string]*config.Backend, len(cfg.Backends))
-	var changed []*config.Backend
-	for _, b := range cfg.Backends {
-		if b == nil {
-			return false
-		}
-		if _, dup := backends[b.Name]; dup {
-			return false
-		}
-		backends[b.Name] = b
-		if br := prev.backends[b.Name]; br == nil || br.cfg != b {
-			changed = append(changed, b)
-		}
+	backend, changed, ok := backendsOf(prev, cfg)
+	if !ok {
+		return false
 	}
 	if len(changed) > 0 && (&config.Config{Global: cfg.Global, Backends: changed}).Validate() != nil {
 		return false
@@ -60,7 +50,7 @@ func validChange(prev *Table, cfg *config.Config) bool {
 		}
 		// The references: what backendRef checks.
 		ref := func(name string) *config.Backend {
-			if b := backends[name]; b != nil && b.Mode == f.Mode {
+			if b := backend(name); b != nil && b.Mode == f.Mode {
 				return b
 			}
 			return nil
@@ -97,6 +87,54 @@ func validChange(prev *Table, cfg *config.Config) bool {
 		}
 	}
 	return true
+}
+
+// backendsOf returns cfg's backend of a name, and the backends that are not
+// prev's own values; false when a backend is nil or a name is taken twice.
+// With names in strictly increasing order (as the Kubernetes translation
+// gives them) and none of prev's gone, a name's backend is found among the
+// changed ones, else in prev, without building an index of every name.
+func backendsOf(prev *Table, cfg *config.Config) (backend func(string) *config.Backend, changed []*config.Backend, ok bool) {
+	sorted := true
+	kept := 0 // names of prev
+	for i, b := range cfg.Backends {
+		if b == nil {
+			return nil, nil, false
+		}
+		if i > 0 && cfg.Backends[i-1].Name >= b.Name {
+			sorted = false
+		}
+		br := prev.backends[b.Name]
+		if br != nil {
+			kept++
+		}
+		if br == nil || br.cfg != b {
+			changed = append(changed, b)
+		}
+	}
+	if sorted && kept == len(prev.backends) {
+		byName := make(map[string]*config.Backend, len(changed))
+		for _, b := range changed {
+			byName[b.Name] = b
+		}
+		return func(name string) *config.Backend {
+			if b := byName[name]; b != nil {
+				return b
+			}
+			if br := prev.backends[name]; br != nil {
+				return br.cfg
+			}
+			return nil
+		}, changed, true
+	}
+	all := make(map[string]*config.Backend, len(cfg.Backends))
+	for _, b := range cfg.Backends {
+		if _, dup := all[b.Name]; dup {
+			return nil, nil, false
+		}
+		all[b.Name] = b
+	}
+	return func(name string) *config.Backend { return all[name] }, changed, true
 }
 
 // sameButUseBackends reports whether two frontends differ at most in their

@@ -129,6 +129,7 @@ func describe(tb testing.TB, t *Table) string {
 		fmt.Fprintf(&b, "default %s\n", fe.defaultBE.name)
 	}
 	fmt.Fprintf(&b, "timeouts %+v\n", fe.timeouts)
+	fmt.Fprintf(&b, "%d backends\n", len(t.backends))
 	for _, be := range t.cfg.Backends {
 		br := t.backends[be.Name]
 		fmt.Fprintf(&b, "backend %s mode %d balance %v:", br.name, br.mode, br.balance)

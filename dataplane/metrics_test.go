@@ -86,10 +86,13 @@ func TestBackendAndServerMetrics(t *testing.T) {
 		}
 	}
 
-	// A request is counted just after its response leaves.
+	// A request is counted just after its response leaves: wait (a
+	// bounded while) for the last one.
 	ms := gathered(t, reg)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); ms = gathered(t, reg) {
-		if counterAt(t, ms, `sluice_server_http_requests_total{backend="app",code="2xx",server="s2"}`) == 2 {
+		if counterAt(t, ms, `sluice_backend_http_requests_total{backend="app",code="2xx"}`) == 4 &&
+			counterAt(t, ms, `sluice_backend_bytes_in_total{backend="app"}`) == float64(4*len(c.last)) &&
+			ms[`sluice_backend_response_time_seconds{backend="app"}`].GetHistogram().GetSampleCount() == 4 {
 			break
 		}
 		time.Sleep(time.Millisecond)

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -131,7 +132,7 @@ type backendRoute struct {
 // The swaps are the pools of prev that the table replaced or dropped, for
 // Registry.Retire.
 func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, []backend.PoolSwap, error) {
-	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots), backends: make(map[string]*backendRoute, len(cfg.Backends))}
+	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots)}
 	var prevFrontends map[string]*frontend
 	if prev != nil {
 		prevFrontends = map[string]*frontend{}
@@ -140,6 +141,13 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 				prevFrontends[fe.name] = fe
 			}
 		}
+	}
+	// The previous generation's backends, updated with what changed: a
+	// copy of the map costs much less than filling a new one.
+	if prev != nil && prev.backends != nil {
+		t.backends = maps.Clone(prev.backends)
+	} else {
+		t.backends = make(map[string]*backendRoute, len(cfg.Backends))
 	}
 	var errs []error
 	var swaps []backend.PoolSwap
@@ -150,11 +158,8 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 			prevBR = prev.backends[b.Name]
 		}
 		if prevBR != nil {
-			if _, dup := t.backends[b.Name]; !dup {
-				kept++
-			}
+			kept++
 			if prevBR.cfg == b {
-				t.backends[b.Name] = prevBR
 				continue
 			}
 		}
@@ -168,9 +173,16 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 			swaps = append(swaps, backend.PoolSwap{Old: prevBR.pool, New: br.pool})
 		}
 	}
-	if prev != nil && kept < len(prev.backends) {
-		for name, br := range prev.backends {
-			if _, ok := t.backends[name]; !ok {
+	// Backend names are unique (cfg is valid), so the counts tell whether
+	// some of prev's backends are gone; find them only then.
+	if prev != nil && (kept != len(prev.backends) || len(t.backends) != len(cfg.Backends)) {
+		names := make(map[string]bool, len(cfg.Backends))
+		for _, b := range cfg.Backends {
+			names[b.Name] = true
+		}
+		for name, br := range t.backends {
+			if !names[name] {
+				delete(t.backends, name)
 				swaps = append(swaps, backend.PoolSwap{Old: br.pool})
 			}
 		}
