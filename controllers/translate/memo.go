@@ -260,15 +260,16 @@ func sameServers(a, b []config.Server) bool {
 // was built from the same, else a new entry's that build fills in. A name
 // stands for one backend within a translation: backendName gives the same
 // name only for the same Service port and settings.
-func (t *translator) reuseBackend(name string, src *servicePort, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
+func (t *translator) reuseBackend(name string, sp servicePort, fromService bool, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
 	e := t.memo.backends[name]
 	if e != nil && e.gen == t.memo.gen {
 		return e.b, false
 	}
-	if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) || (e.src == nil) != (src == nil) || (src != nil && *e.src != *src) {
-		if src != nil {
-			sp := *src
-			src = &sp
+	if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) || (e.src != nil) != fromService || (fromService && *e.src != sp) {
+		var src *servicePort
+		if fromService {
+			src = new(servicePort)
+			*src = sp
 		}
 		e = &memoBackend{src: src, tcp: tcp, bs: bs, servers: servers, b: build()}
 		t.memo.backends[name] = e
@@ -281,12 +282,12 @@ func (t *translator) reuseBackend(name string, src *servicePort, tcp bool, bs ba
 // httpBackend is bs.backend(name, servers), an earlier translation's value
 // if it was built from the same.
 func (t *translator) httpBackend(name string, sp servicePort, bs backendSettings, servers []config.Server) (*config.Backend, bool) {
-	return t.reuseBackend(name, &sp, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
+	return t.reuseBackend(name, sp, true, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
 }
 
 // tcpBackend is the backend of one TCP service entry.
 func (t *translator) tcpBackend(name string, sp servicePort, servers []config.Server) (*config.Backend, bool) {
-	return t.reuseBackend(name, &sp, true, backendSettings{}, servers, func() *config.Backend {
+	return t.reuseBackend(name, sp, true, true, backendSettings{}, servers, func() *config.Backend {
 		b := newBackend(name, config.ModeTCP)
 		b.Servers = slices.Clone(servers)
 		return b

@@ -239,7 +239,7 @@ func (t *translator) httpFrontend() *config.Frontend {
 
 // notFoundBackend adds the backend of NotFoundBackend.
 func (t *translator) notFoundBackend() {
-	t.reuseBackend(NotFoundBackend, nil, false, backendSettings{}, nil, func() *config.Backend {
+	t.reuseBackend(NotFoundBackend, servicePort{}, false, false, backendSettings{}, nil, func() *config.Backend {
 		b := newBackend(NotFoundBackend, config.ModeHTTP)
 		b.HTTPRequest = []config.HTTPRequestRule{{
 			Action:      config.ActionReturn,
