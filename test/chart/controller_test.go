@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // TestControllerClusterWide installs the chart with its default values and
@@ -55,7 +57,7 @@ func TestControllerClusterWide(t *testing.T) {
 	// running controller starts serving the port.
 	_, dbPort := splitHostPort(t, echoBackend(t, "127.0.0.3"))
 	k.serviceAt(t, app, "db", 5432, "pg", "127.0.0.3", dbPort)
-	_, listen := splitHostPort(t, freeAddr(t))
+	_, listen := splitHostPort(t, support.FreeAddr(t))
 	up := s
 	up.values = fmt.Sprintf("tcp:\n  %q: %s/db:5432\n", strconv.Itoa(int(listen)), app)
 	r2 := helms[len(helms)-1].render(t, up.renderOpts())
@@ -134,7 +136,7 @@ func TestControllerWatchNamespace(t *testing.T) {
 	k.ingress(t, other, "stray", s.class, "stray.example", "web")
 	// A TCP service whose Service is missing: a warning Event about the
 	// ConfigMap, in the release namespace.
-	_, listen := splitHostPort(t, freeAddr(t))
+	_, listen := splitHostPort(t, support.FreeAddr(t))
 	cm, err := k.cs.CoreV1().ConfigMaps(s.namespace).Get(ctx, s.fullname+"-tcp", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

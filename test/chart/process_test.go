@@ -2,7 +2,6 @@ package chart
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -10,12 +9,13 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // controllerProc is `sluice controller` running as a release's pod would,
@@ -23,7 +23,7 @@ import (
 type controllerProc struct {
 	t       testing.TB
 	cmd     *exec.Cmd
-	out     *syncBuffer
+	out     *support.SyncBuffer
 	done    chan struct{}
 	exitErr error
 	// httpAddr serves Ingress traffic; admin /metrics, /healthz, /readyz.
@@ -53,15 +53,15 @@ func startController(t testing.TB, k *kube, s scenario, r *release, extraEnv ...
 	kubeconfig, _ := k.serviceAccountConfig(t, s.namespace, spec.ServiceAccountName)
 
 	p := &controllerProc{
-		t: t, out: &syncBuffer{}, done: make(chan struct{}),
-		httpAddr: freeAddr(t), admin: freeAddr(t),
+		t: t, out: &support.SyncBuffer{}, done: make(chan struct{}),
+		httpAddr: support.FreeAddr(t), admin: support.FreeAddr(t),
 		podName: d.Name + "-5d8f7c9b4-x2m7q",
 	}
 	p.args = append([]string{}, c.Args...)
 	p.args = append(p.args,
 		"--kubeconfig="+kubeconfig,
 		"--http-addr="+p.httpAddr,
-		"--https-addr="+freeAddr(t),
+		"--https-addr="+support.FreeAddr(t),
 		"--metrics-addr="+p.admin,
 		"--tcp-bind-address=127.0.0.1",
 	)
@@ -176,34 +176,6 @@ func (p *controllerProc) get(host, path string) (int, string, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	return resp.StatusCode, string(body), err
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // httpBackend serves "<name>\n" on ip, standing in for a Service's pod.

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // TestClusterTCPServicesConfigMap drives the TCP services ConfigMap
@@ -26,7 +28,7 @@ func TestClusterTCPServicesConfigMap(t *testing.T) {
 		e.createService(name, svcPort("tcp", 7000, intstr.FromString("tcp")))
 		e.setEndpoints(name, "tcp", endpoint{addr: srv.addr})
 	}
-	p1, p2 := freePort(t), freePort(t)
+	p1, p2 := support.FreePort(t), support.FreePort(t)
 	addr1, addr2 := fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p2)
 
 	_, httpAddr := e.controller("--leader-elect=false", "--tcp-services-configmap", e.ns+"/tcp-services", "--tcp-bind-address", "127.0.0.1")

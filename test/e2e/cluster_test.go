@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"sluice.dev/sluice/test/controlplane"
+	"sluice.dev/sluice/test/support"
 )
 
 // The control plane is shared by every cluster test of the package and
@@ -166,8 +167,8 @@ func withRules(ing *networkingv1.Ingress, rules []rule) *networkingv1.Ingress {
 // and its HTTP address.
 func (e *env) controller(extra ...string) (*proc, string) {
 	e.t.Helper()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(e.t))
-	admin := fmt.Sprintf("127.0.0.1:%d", freePort(e.t))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", support.FreePort(e.t))
+	admin := fmt.Sprintf("127.0.0.1:%d", support.FreePort(e.t))
 	args := append([]string{"controller", "--kubeconfig", e.cp.Kubeconfig, "--ingress-class", e.class,
 		"--watch-namespace", e.ns, "--http-addr", httpAddr, "--metrics-addr", admin, "--access-log", "off", "--grace", "3s"}, extra...)
 	return startProc(e.t, admin, args...), httpAddr

@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 var sluiceBin string
@@ -47,42 +48,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // proc is a running sluice.
 type proc struct {
 	t       testing.TB
 	cmd     *exec.Cmd
 	cfgPath string
 	admin   string
-	out     *syncBuffer
+	out     *support.SyncBuffer
 	done    chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startSluice writes cfg to a file and runs `sluice run -f` on it, waiting
@@ -94,7 +67,7 @@ func startSluice(t testing.TB, cfg string, extra ...string) *proc {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	admin := fmt.Sprintf("127.0.0.1:%d", support.FreePort(t))
 	args := append([]string{"run", "-f", cfgPath, "--metrics-addr", admin, "--access-log", "off", "--grace", "5s"}, extra...)
 	p := startProc(t, admin, args...)
 	p.cfgPath = cfgPath
@@ -105,7 +78,7 @@ func startSluice(t testing.TB, cfg string, extra ...string) *proc {
 // admin answers 200.
 func startProc(t testing.TB, admin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, admin: admin, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, admin: admin, out: &support.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(sluiceBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // seedConfig is the seed example: path_beg routing with a default backend.
@@ -48,7 +50,7 @@ backend blog-backend
 func TestSeedRouting(t *testing.T) {
 	blog := startBackend(t, "blog1", "127.0.0.2", nil)
 	web := startBackend(t, "web1", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, []*backend{blog}, []*backend{web}))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cases := []struct{ path, want string }{
@@ -74,7 +76,7 @@ func TestSeedRouting(t *testing.T) {
 
 func TestNoBackendMatches503(t *testing.T) {
 	web := startBackend(t, "web1", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, fmt.Sprintf(`
 frontend http
     bind 127.0.0.1:%d
@@ -96,7 +98,7 @@ backend api
 func TestRoundRobinAndKeepAliveReuse(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
 	b := startBackend(t, "b", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, nil, []*backend{a, b}))
 
 	// One client connection, 1000 requests.
@@ -132,7 +134,7 @@ func TestRoundRobinAndKeepAliveReuse(t *testing.T) {
 
 func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, nil, []*backend{a}))
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -170,7 +172,7 @@ func TestChunkedBothWaysAndExpectContinue(t *testing.T) {
 			w.(http.Flusher).Flush()
 		}
 	})
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, nil, []*backend{echo}))
 	url := fmt.Sprintf("http://127.0.0.1:%d/echo", port)
 
@@ -219,7 +221,7 @@ func TestChunkedBothWaysAndExpectContinue(t *testing.T) {
 
 func TestHopByHopAndForwardedHeaders(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	cfg := strings.Replace(seedConfig(port, nil, []*backend{a}), "frontend http\n", "frontend http\n    option forwardfor\n", 1)
 	startSluice(t, cfg)
 	raw := fmt.Sprintf("GET /h HTTP/1.1\r\nHost: example.test\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 5\r\nX-Forwarded-For: 10.9.9.9\r\nX-Kept: yes\r\n\r\n")
@@ -247,7 +249,7 @@ func TestHopByHopAndForwardedHeaders(t *testing.T) {
 
 func TestSmugglingAndGarbageRefused(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, nil, []*backend{a}))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cases := []struct{ name, raw, want string }{
@@ -289,7 +291,7 @@ func TestSmugglingAndGarbageRefused(t *testing.T) {
 
 func TestHeadLimits(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, nil, []*backend{a}))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	long := "GET /" + strings.Repeat("a", 20000) + " HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -331,8 +333,8 @@ func TestUpstreamErrors(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	closedPort := freePort(t)
-	port := freePort(t)
+	closedPort := support.FreePort(t)
+	port := support.FreePort(t)
 	startSluice(t, fmt.Sprintf(`
 defaults
     mode http

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 func cookieConfig(port int, cookieLine string, servers ...*backend) string {
@@ -34,7 +36,7 @@ backend app
 func TestCookieInsertStickinessAndRedispatch(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
 	b := startBackend(t, "b", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, cookieConfig(port, "cookie SRV insert indirect nocache", a, b))
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 
@@ -101,7 +103,7 @@ func TestCookieRewriteAndPrefix(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			a := startBackend(t, "a", "127.0.0.2", setter)
 			b := startBackend(t, "b", "127.0.0.3", setter)
-			port := freePort(t)
+			port := support.FreePort(t)
 			startSluice(t, cookieConfig(port, "cookie JSESSIONID "+mode, a, b))
 			url := fmt.Sprintf("http://127.0.0.1:%d/app", port)
 			resp, err := http.Get(url)
@@ -148,7 +150,7 @@ func TestCookieRewriteAndPrefix(t *testing.T) {
 func TestCookieMaxIdleExpires(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
 	b := startBackend(t, "b", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, cookieConfig(port, "cookie SRV insert indirect maxidle 1s", a, b))
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	resp, err := http.Get(url)
@@ -190,7 +192,7 @@ func TestCookieMaxIdleExpires(t *testing.T) {
 func TestHealthCheckEjectionAndReturn(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
 	b := startBackend(t, "b", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	p := startSluice(t, fmt.Sprintf(`
 defaults
     mode http

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // TestReloadUnderLoadZeroFailures reloads the configuration repeatedly while
@@ -21,8 +23,8 @@ func TestReloadUnderLoadZeroFailures(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
 	b := startBackend(t, "b", "127.0.0.3", nil)
 	c := startBackend(t, "c", "127.0.0.4", nil)
-	port := freePort(t)
-	extraPort := freePort(t)
+	port := support.FreePort(t)
+	extraPort := support.FreePort(t)
 	configs := []string{
 		seedConfig(port, []*backend{c}, []*backend{a, b}),
 		seedConfig(port, []*backend{a}, []*backend{b, c}),
@@ -105,8 +107,8 @@ func TestReloadUnderLoadZeroFailures(t *testing.T) {
 
 func TestReloadAddsAndRemovesListenersAndRejectsBadConfig(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
-	port := freePort(t)
-	extra := freePort(t)
+	port := support.FreePort(t)
+	extra := support.FreePort(t)
 	base := seedConfig(port, nil, []*backend{a})
 	p := startSluice(t, base)
 
@@ -148,7 +150,7 @@ func TestReloadAddsAndRemovesListenersAndRejectsBadConfig(t *testing.T) {
 func TestWatchReloadsOnFileChange(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
 	b := startBackend(t, "b", "127.0.0.3", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	p := startSluice(t, seedConfig(port, nil, []*backend{a}), "--watch")
 	if err := os.WriteFile(p.cfgPath, []byte(seedConfig(port, nil, []*backend{b})), 0o644); err != nil {
 		t.Fatal(err)
@@ -164,7 +166,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		fmt.Fprint(w, "done")
 	})
-	port := freePort(t)
+	port := support.FreePort(t)
 	p := startSluice(t, seedConfig(port, nil, []*backend{slow}))
 	type result struct {
 		body string
@@ -199,7 +201,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 
 func TestMetricsAndAccessLog(t *testing.T) {
 	a := startBackend(t, "a", "127.0.0.2", nil)
-	port := freePort(t)
+	port := support.FreePort(t)
 	logPath := t.TempDir() + "/access.log"
 	p := startSluice(t, seedConfig(port, []*backend{a}, []*backend{a}), "--access-log", logPath)
 	for i := 0; i < 5; i++ {

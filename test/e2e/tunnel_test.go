@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // echoServer accepts TCP connections on ip, reads everything until the
@@ -40,7 +42,7 @@ func echoServer(t *testing.T, ip string) net.Listener {
 func TestTCPModeEchoWithHalfClose(t *testing.T) {
 	e1 := echoServer(t, "127.0.0.2")
 	e2 := echoServer(t, "127.0.0.3")
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, fmt.Sprintf(`
 frontend tcp-in
     mode tcp
@@ -157,7 +159,7 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 
 func TestWebSocketThroughProxy(t *testing.T) {
 	ws := wsBackend(t)
-	port := freePort(t)
+	port := support.FreePort(t)
 	startSluice(t, seedConfig(port, nil, []*backend{ws}))
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {

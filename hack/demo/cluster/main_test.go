@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -15,30 +14,13 @@ import (
 	"time"
 
 	"sluice.dev/sluice/test/controlplane"
+	"sluice.dev/sluice/test/support"
 )
 
 // The demo flow end to end: a real control plane, the built sluice, every
 // printed command tried. It uses the example's fixed backend ports
 // (127.0.0.2-4:8001-8007) and TCP port 127.0.0.1:7007, so it fails, saying
 // which port, while `make demo-cluster` runs on the same machine.
-
-// syncBuffer collects the demo's output, written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var (
 	sluiceOnce sync.Once
@@ -79,7 +61,7 @@ func TestMain(m *testing.M) {
 // testOptions has the demo pick free ports for sluice and its control
 // address. Tests that fail before sluice starts pass any existing file as
 // the sluice binary.
-func testOptions(t *testing.T, out *syncBuffer, check bool, sluice string) options {
+func testOptions(t *testing.T, out *support.SyncBuffer, check bool, sluice string) options {
 	t.Helper()
 	bin, err := controlplane.DefaultBinDir()
 	if err != nil {
@@ -162,7 +144,7 @@ func removeKept(t *testing.T, d *demo) {
 }
 
 func TestCheck(t *testing.T) {
-	var out syncBuffer
+	var out support.SyncBuffer
 	d := newDemo(testOptions(t, &out, true, buildSluice(t)))
 	removeKept(t, d)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -190,7 +172,7 @@ func TestCheck(t *testing.T) {
 // banner, and cancels it as Ctrl-C does: it must stop everything and
 // return no error.
 func TestInterrupt(t *testing.T) {
-	var out syncBuffer
+	var out support.SyncBuffer
 	d := newDemo(testOptions(t, &out, false, buildSluice(t)))
 	removeKept(t, d)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -243,7 +225,7 @@ func TestPortTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	for _, flag := range []string{"-http-addr", "-metrics-addr", "-control"} {
-		var out syncBuffer
+		var out support.SyncBuffer
 		o := testOptions(t, &out, true, self(t))
 		switch flag {
 		case "-http-addr":
@@ -270,7 +252,7 @@ func TestBackendPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var out syncBuffer
+	var out support.SyncBuffer
 	d := newDemo(testOptions(t, &out, true, self(t)))
 	err = d.run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "backend shop-2: listen tcp 127.0.0.3:8003") {
@@ -283,7 +265,7 @@ func TestBackendPortTaken(t *testing.T) {
 }
 
 func TestMissingSluice(t *testing.T) {
-	var out syncBuffer
+	var out support.SyncBuffer
 	o := testOptions(t, &out, true, filepath.Join(t.TempDir(), "nosuch"))
 	err := newDemo(o).run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "make build") {

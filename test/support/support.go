@@ -1,0 +1,50 @@
+// Package support holds what the process-level test suites (end to end,
+// chart, demo) share: a buffer that a child process and the test write
+// and read at once, and free loopback ports.
+package support
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// SyncBuffer is a bytes.Buffer safe for one writer (a child's output) and
+// readers in other goroutines.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// FreePort is FreeAddr's port.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	_, port, _ := net.SplitHostPort(FreeAddr(tb))
+	n, _ := strconv.Atoi(port)
+	return n
+}
