@@ -116,6 +116,9 @@ type parsedPath struct {
 	key   routeKey
 	where string
 	be    parsedBackend
+	// route is the memo entry of key that the last translation of the
+	// Ingress used: finding it again costs no lookup (see memo.current).
+	route *memoRoute
 }
 
 // parsedBackend is an Ingress backend reference: a Service port, or the
@@ -123,6 +126,10 @@ type parsedPath struct {
 type parsedBackend struct {
 	sp   servicePort
 	warn *Event
+	// res and be are the memo entries the last translation used, as
+	// parsedPath.route.
+	res *memoResolved
+	be  *memoBackend
 }
 
 func parseIngress(ing *networkingv1.Ingress) *parsedIngress {
@@ -176,13 +183,19 @@ func (t *translator) addIngress(ing *networkingv1.Ingress, p *parsedIngress) {
 			t.events.add(*pp.warn)
 			continue
 		}
-		r := t.route(pp.key)
+		r := pp.route
+		if r != nil && t.memo.current(r.gen, false) {
+			t.memo.stamp(&r.gen, usedConds)
+		} else {
+			r = t.route(pp.key)
+			pp.route = r
+		}
 		if r.claimed == t.memo.gen {
 			t.events.warn(p.ref, ReasonPathConflict, "%s: %s is already routed by %s; path ignored",
 				pp.where, pp.key, ownerName(r.owner, ing))
 			continue
 		}
-		name, ok := t.backendFor(ing, p.ref, pp.be, p.set.backend)
+		name, ok := t.backendFor(ing, p.ref, &pp.be, p.set.backend)
 		if !ok {
 			continue
 		}
@@ -197,7 +210,7 @@ func (t *translator) addDefaultBackend(ing *networkingv1.Ingress, p *parsedIngre
 			"spec.defaultBackend ignored: the default backend is already set by %s", ownerName(t.defaultOwner, ing))
 		return
 	}
-	name, ok := t.backendFor(ing, p.ref, *p.def, p.set.backend)
+	name, ok := t.backendFor(ing, p.ref, p.def, p.set.backend)
 	if !ok {
 		return
 	}
@@ -251,17 +264,17 @@ func parseBackendRef(ref ObjectRef, where string, b networkingv1.IngressBackend)
 // the reference cannot be routed at all; a Service that is merely missing or
 // has no ready endpoint still gets a backend, without servers, so that only
 // its own routes fail (with 503).
-func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, b parsedBackend, bs backendSettings) (string, bool) {
+func (t *translator) backendFor(ing *networkingv1.Ingress, ref ObjectRef, b *parsedBackend, bs backendSettings) (string, bool) {
 	if b.warn != nil {
 		t.events.add(*b.warn)
 		return "", false
 	}
-	e := t.resolveEntry(b.sp)
+	e := t.resolveCached(b.sp, &b.res)
 	if prob := e.r.prob; prob != nil {
 		// Not naming the path lets the event log fold the repeats.
 		t.events.warn(ref, prob.reason, "%s; routes to it answer 503", prob.message)
 	}
 	name := t.backendName(b.sp, e, bs, ing.Name)
-	t.httpBackend(name, b.sp, bs, e.r.servers)
+	t.httpBackend(&b.be, name, b.sp, bs, e.r.servers)
 	return name, true
 }

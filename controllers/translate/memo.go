@@ -99,7 +99,8 @@ type memoIngress struct {
 
 // memoResolved is a Service port's servers with the objects they came from.
 type memoResolved struct {
-	gen    uint64
+	gen      uint64
+	replaced bool // by a newer entry for the port
 	svc    *corev1.Service
 	slices []*discoveryv1.EndpointSlice
 	r      resolved
@@ -111,6 +112,7 @@ type memoResolved struct {
 // memoBackend is a backend with what it was built from: its settings (HTTP
 // backends) or mode (TCP), and the servers resolve returned, by identity.
 type memoBackend struct {
+	replaced bool // by a newer entry for the name
 	// src is the Service port the backend was built from; nil for one
 	// that Translate makes up. A backend's name tells its port, so the
 	// entry of a name keeps it.
@@ -235,18 +237,41 @@ func (t *translator) resolve(sp servicePort) ([]config.Server, *problem) {
 
 // resolveEntry is resolve's memo entry for sp.
 func (t *translator) resolveEntry(sp servicePort) *memoResolved {
-	e := t.memo.resolved[sp]
-	if e != nil && e.gen == t.memo.gen {
-		return e
+	return t.resolveCached(sp, nil)
+}
+
+// current reports whether an entry that a caller kept (see parsedPath) is
+// still the memo's own for its key: the last translation or this one used
+// it, so no pruning dropped it, and it was not replaced.
+func (m *memo) current(gen uint64, replaced bool) bool {
+	return !replaced && gen+1 >= m.gen
+}
+
+// resolveCached is resolveEntry, with *cached (when not nil) the entry it
+// returned before to this caller, which spares looking it up again.
+func (t *translator) resolveCached(sp servicePort, cached **memoResolved) *memoResolved {
+	var e *memoResolved
+	if cached != nil && *cached != nil && t.memo.current((*cached).gen, (*cached).replaced) {
+		e = *cached
+	} else {
+		e = t.memo.resolved[sp]
 	}
-	key := types.NamespacedName{Namespace: sp.namespace, Name: sp.service}
-	svc, sl := t.snap.Services[key], t.slices[key]
-	if e == nil || e.svc != svc || !slices.Equal(e.slices, sl) {
-		e = &memoResolved{svc: svc, slices: sl}
-		e.r.servers, e.r.prob = t.lookup(sp)
-		t.memo.resolved[sp] = e
+	if e == nil || e.gen != t.memo.gen {
+		key := types.NamespacedName{Namespace: sp.namespace, Name: sp.service}
+		svc, sl := t.snap.Services[key], t.slices[key]
+		if e == nil || e.svc != svc || !slices.Equal(e.slices, sl) {
+			if e != nil {
+				e.replaced = true
+			}
+			e = &memoResolved{svc: svc, slices: sl}
+			e.r.servers, e.r.prob = t.lookup(sp)
+			t.memo.resolved[sp] = e
+		}
+		t.memo.stamp(&e.gen, usedResolved)
 	}
-	t.memo.stamp(&e.gen, usedResolved)
+	if cached != nil {
+		*cached = e
+	}
 	return e
 }
 
@@ -261,28 +286,45 @@ func sameServers(a, b []config.Server) bool {
 // stands for one backend within a translation: backendName gives the same
 // name only for the same Service port and settings.
 func (t *translator) reuseBackend(name string, sp servicePort, fromService bool, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
-	e := t.memo.backends[name]
-	if e != nil && e.gen == t.memo.gen {
-		return e.b, false
+	return t.reuseBackendCached(nil, name, sp, fromService, tcp, bs, servers, build)
+}
+
+// reuseBackendCached is reuseBackend, with *cached (when not nil) the entry
+// it returned before to this caller, as in resolveCached.
+func (t *translator) reuseBackendCached(cached **memoBackend, name string, sp servicePort, fromService bool, tcp bool, bs backendSettings, servers []config.Server, build func() *config.Backend) (b *config.Backend, added bool) {
+	var e *memoBackend
+	if cached != nil && *cached != nil && (*cached).b.Name == name && t.memo.current((*cached).gen, (*cached).replaced) {
+		e = *cached
+	} else {
+		e = t.memo.backends[name]
 	}
-	if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) || (e.src != nil) != fromService || (fromService && *e.src != sp) {
-		var src *servicePort
-		if fromService {
-			src = new(servicePort)
-			*src = sp
+	added = e == nil || e.gen != t.memo.gen
+	if added {
+		if e == nil || e.tcp != tcp || e.bs != bs || !sameServers(e.servers, servers) || (e.src != nil) != fromService || (fromService && *e.src != sp) {
+			if e != nil {
+				e.replaced = true
+			}
+			var src *servicePort
+			if fromService {
+				src = new(servicePort)
+				*src = sp
+			}
+			e = &memoBackend{src: src, tcp: tcp, bs: bs, servers: servers, b: build()}
+			t.memo.backends[name] = e
 		}
-		e = &memoBackend{src: src, tcp: tcp, bs: bs, servers: servers, b: build()}
-		t.memo.backends[name] = e
+		t.memo.stamp(&e.gen, usedBackends)
+		t.backendList = append(t.backendList, e)
 	}
-	t.memo.stamp(&e.gen, usedBackends)
-	t.backendList = append(t.backendList, e)
-	return e.b, true
+	if cached != nil {
+		*cached = e
+	}
+	return e.b, added
 }
 
 // httpBackend is bs.backend(name, servers), an earlier translation's value
-// if it was built from the same.
-func (t *translator) httpBackend(name string, sp servicePort, bs backendSettings, servers []config.Server) (*config.Backend, bool) {
-	return t.reuseBackend(name, sp, true, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
+// if it was built from the same; cached is as in reuseBackendCached.
+func (t *translator) httpBackend(cached **memoBackend, name string, sp servicePort, bs backendSettings, servers []config.Server) (*config.Backend, bool) {
+	return t.reuseBackendCached(cached, name, sp, true, false, bs, servers, func() *config.Backend { return bs.backend(name, servers) })
 }
 
 // tcpBackend is the backend of one TCP service entry.

@@ -256,3 +256,31 @@ func TestMemoStaysBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoAfterAbsence: an Ingress that sat out translations long enough
+// for the memo to drop its entries finds them anew when it comes back, and
+// still wins its conflicts.
+func TestMemoAfterAbsence(t *testing.T) {
+	s := snap()
+	for _, name := range []string{"web", "api"} {
+		s.Services[types.NamespacedName{Namespace: "a", Name: name}] = service("a", name, "http:80/8080")
+	}
+	older := ing("a", "older", 1, rule("x.example", prefix("/", "web", 80)))
+	s.Ingresses[types.NamespacedName{Namespace: "a", Name: "older"}] = older
+	s.Ingresses[types.NamespacedName{Namespace: "a", Name: "newer"}] = ing("a", "newer", 2, rule("x.example", prefix("/", "api", 80)))
+	tr := NewTranslator(testOptions)
+	tr.Translate(cloneSnapshot(s))
+	class := s.IngressClasses[DefaultIngressClass]
+	delete(s.IngressClasses, DefaultIngressClass)
+	tr.Translate(cloneSnapshot(s)) // uses nothing: the memo drops it all
+	s.IngressClasses[DefaultIngressClass] = class
+	s.Ingresses[types.NamespacedName{Namespace: "a", Name: "newer"}] = ing("a", "newer", 2, rule("x.example", prefix("/", "api", 80)))
+	got := tr.Translate(cloneSnapshot(s))
+	want := Translate(cloneSnapshot(s), testOptions)
+	if g, w := got.Config.String(), want.Config.String(); g != w {
+		t.Fatalf("config differs from a translation from scratch:\n%s", diff(g, w))
+	}
+	if g, w := eventLines(got.Events), eventLines(want.Events); g != w {
+		t.Fatalf("events differ:\n%s", diff(g, w))
+	}
+}
