@@ -101,9 +101,9 @@ type memoIngress struct {
 type memoResolved struct {
 	gen      uint64
 	replaced bool // by a newer entry for the port
-	svc    *corev1.Service
-	slices []*discoveryv1.EndpointSlice
-	r      resolved
+	svc      *corev1.Service
+	slices   []*discoveryv1.EndpointSlice
+	r        resolved
 	// fam is the port's backend family in translation famGen.
 	fam    backendFamily
 	famGen uint64
