@@ -3,7 +3,6 @@ package translate
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -27,10 +26,7 @@ func (t *translator) ourIngresses() (ours, dropped []*memoIngress) {
 		return nil, dropped
 	}
 	isDefault := class.Annotations[networkingv1.AnnotationIsDefaultIngressClass] == "true"
-	// The previous order holds for the Ingresses still ours, whatever
-	// else changed: age alone decides it.
-	prev := m.order
-	var fresh []*memoIngress
+	cur := make([]*memoIngress, 0, len(t.snap.Ingresses))
 	for _, ing := range t.snap.Ingresses {
 		if ing == nil {
 			continue
@@ -44,29 +40,14 @@ func (t *translator) ourIngresses() (ours, dropped []*memoIngress) {
 			e = &memoIngress{ing: ing, p: parseIngress(ing)}
 			m.ingresses[ing] = e
 		}
-		if len(prev) > 0 && e.listed == m.orderGen {
-			e.listed = m.gen
-		} else {
-			fresh = append(fresh, e)
-		}
 		m.stamp(&e.gen, usedIngresses)
+		cur = append(cur, e)
 	}
-	slices.SortFunc(fresh, func(a, b *memoIngress) int { return olderFirst(a.ing, b.ing) })
-	for _, e := range fresh {
-		e.listed = m.gen
-	}
-	ours = make([]*memoIngress, 0, len(t.snap.Ingresses))
-	for _, e := range prev {
-		if e.listed != m.gen {
-			continue
-		}
-		for len(fresh) > 0 && olderFirst(fresh[0].ing, e.ing) < 0 {
-			ours = append(ours, fresh[0])
-			fresh = fresh[1:]
-		}
-		ours = append(ours, e)
-	}
-	ours = append(ours, fresh...)
+	// The previous order holds for the Ingresses still ours, whatever
+	// else changed: age alone decides it.
+	ours = mergeListed(m.order, m.orderGen, cur, m.gen,
+		func(e *memoIngress) *uint64 { return &e.listed },
+		func(a, b *memoIngress) int { return olderFirst(a.ing, b.ing) })
 	for _, e := range m.order {
 		if e.listed != m.gen {
 			dropped = append(dropped, e)

@@ -396,18 +396,30 @@ func mergeListed[E any](prev []E, prevGen uint64, cur []E, gen uint64, listed fu
 	for _, e := range fresh {
 		*listed(e) = gen
 	}
+	// Each new entry's place is found by binary search: a change
+	// compares a few entries, not all of them.
 	out := make([]E, 0, len(cur))
-	for _, e := range prev {
-		if *listed(e) != gen {
-			continue
+	i := 0
+	keep := func(to int) {
+		for _, e := range prev[i:to] {
+			if *listed(e) == gen {
+				out = append(out, e)
+			}
 		}
-		for len(fresh) > 0 && compare(fresh[0], e) < 0 {
-			out = append(out, fresh[0])
-			fresh = fresh[1:]
-		}
-		out = append(out, e)
+		i = to
 	}
-	return append(out, fresh...)
+	for _, f := range fresh {
+		j, _ := slices.BinarySearchFunc(prev[i:], f, func(p, f E) int {
+			if compare(p, f) < 0 {
+				return -1
+			}
+			return 1
+		})
+		keep(i + j)
+		out = append(out, f)
+	}
+	keep(len(prev))
+	return out
 }
 
 // guard is the condition of the rule that keeps the rest of host h on the
