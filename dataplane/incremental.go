@@ -27,7 +27,7 @@ func validChange(prev *Table, cfg *config.Config) bool {
 	if len(cfg.Frontends) != len(old.Frontends) || !reflect.DeepEqual(cfg.Global, old.Global) {
 		return false
 	}
-	backend, changed, ok := backendsOf(prev, cfg)
+	backend, changed, kept, ok := backendsOf(prev, cfg)
 	if !ok {
 		return false
 	}
@@ -58,10 +58,16 @@ func validChange(prev *Table, cfg *config.Config) bool {
 		if f.DefaultBackend != "" && ref(f.DefaultBackend) == nil {
 			return false
 		}
+		// Rules at either end that are the previous ones, naming backends
+		// that are the previous ones, were checked then.
+		var head, tail int
+		if kept != nil {
+			head, tail = sameEnds(pf.cfg.UseBackends, f.UseBackends, kept)
+		}
 		var fresh []config.UseBackend
 		var freshBackends []*config.Backend
 		seen := map[string]bool{}
-		for _, u := range f.UseBackends {
+		for _, u := range f.UseBackends[head : len(f.UseBackends)-tail] {
 			b := ref(u.Backend)
 			if b == nil {
 				return false
@@ -89,30 +95,48 @@ func validChange(prev *Table, cfg *config.Config) bool {
 	return true
 }
 
+// sameEnds returns how many use_backend rules at the start (head) and at
+// the end (tail) of nu are those of old, position for position: the same
+// condition value and backend name, the backend being one that keep says
+// is as it was.
+func sameEnds(old, nu []config.UseBackend, keep func(name string) bool) (head, tail int) {
+	same := func(a, b config.UseBackend) bool {
+		return a.Cond == b.Cond && a.Backend == b.Backend && keep(b.Backend)
+	}
+	for head < len(old) && head < len(nu) && same(old[head], nu[head]) {
+		head++
+	}
+	for tail < len(old)-head && tail < len(nu)-head && same(old[len(old)-1-tail], nu[len(nu)-1-tail]) {
+		tail++
+	}
+	return head, tail
+}
+
 // backendsOf returns cfg's backend of a name, and the backends that are not
 // prev's own values; false when a backend is nil or a name is taken twice.
 // With names in strictly increasing order (as the Kubernetes translation
 // gives them) and none of prev's gone, a name's backend is found among the
-// changed ones, else in prev, without building an index of every name.
-func backendsOf(prev *Table, cfg *config.Config) (backend func(string) *config.Backend, changed []*config.Backend, ok bool) {
+// changed ones, else in prev, without building an index of every name; kept
+// then tells the names whose backend is prev's own value (else it is nil).
+func backendsOf(prev *Table, cfg *config.Config) (backend func(string) *config.Backend, changed []*config.Backend, kept func(string) bool, ok bool) {
 	sorted := true
-	kept := 0 // names of prev
+	known := 0 // names of prev
 	for i, b := range cfg.Backends {
 		if b == nil {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		if i > 0 && cfg.Backends[i-1].Name >= b.Name {
 			sorted = false
 		}
 		br := prev.backends[b.Name]
 		if br != nil {
-			kept++
+			known++
 		}
 		if br == nil || br.cfg != b {
 			changed = append(changed, b)
 		}
 	}
-	if sorted && kept == len(prev.backends) {
+	if sorted && known == len(prev.backends) {
 		byName := make(map[string]*config.Backend, len(changed))
 		for _, b := range changed {
 			byName[b.Name] = b
@@ -125,16 +149,16 @@ func backendsOf(prev *Table, cfg *config.Config) (backend func(string) *config.B
 				return br.cfg
 			}
 			return nil
-		}, changed, true
+		}, changed, func(name string) bool { return byName[name] == nil }, true
 	}
 	all := make(map[string]*config.Backend, len(cfg.Backends))
 	for _, b := range cfg.Backends {
 		if _, dup := all[b.Name]; dup {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		all[b.Name] = b
 	}
-	return func(name string) *config.Backend { return all[name] }, changed, true
+	return func(name string) *config.Backend { return all[name] }, changed, nil, true
 }
 
 // sameButUseBackends reports whether two frontends differ at most in their

@@ -121,6 +121,9 @@ func describe(tb testing.TB, t *Table) string {
 			name := "-"
 			if be := fe.selectBackend(&r); be != nil {
 				name = be.name
+				if t.backends[be.name] != be {
+					name += " (not this table's)"
+				}
 			}
 			fmt.Fprintf(&b, "h%d%s -> %s\n", h, p, name)
 		}
@@ -209,5 +212,35 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		if reused == 0 {
 			t.Errorf("seed %d: no compiled backend was ever reused", seed)
 		}
+	}
+}
+
+// TestValidChangeRecheckedBackend: a use_backend rule the change did not
+// touch is checked again when the backend it names changed, here to the
+// wrong mode.
+func TestValidChangeRecheckedBackend(t *testing.T) {
+	bind := config.Bind{Host: "127.0.0.1", Port: 1}
+	host := func(h string) *config.Condition {
+		return &config.Condition{Or: [][]config.Term{{{Inline: &config.ACL{Fetch: config.FetchHost, Match: config.MatchStr, Values: []string{h}}}}}}
+	}
+	be := func(name string, mode config.Mode) *config.Backend {
+		return &config.Backend{Name: name, Mode: mode, Servers: []config.Server{config.NewServer("s", "127.0.0.1", 1000)}}
+	}
+	fe := &config.Frontend{Name: "fe", Mode: config.ModeHTTP, Binds: []config.Bind{bind}, DefaultBackend: "b0",
+		UseBackends: []config.UseBackend{{Backend: "b0", Cond: host("a")}, {Backend: "b1", Cond: host("b")}, {Backend: "b2", Cond: host("c")}}}
+	b0, b2 := be("b0", config.ModeHTTP), be("b2", config.ModeHTTP)
+	cfg := &config.Config{Frontends: []*config.Frontend{fe}, Backends: []*config.Backend{b0, be("b1", config.ModeHTTP), b2}}
+	reg := backend.NewRegistry(backend.RegistryOptions{IdleTimeout: -1})
+	defer reg.Close()
+	prev, _, err := compile(nil, cfg, reg, NewMetrics(nopRegisterer{}), map[string]int{bindKey(bind): 0}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := &config.Config{Frontends: []*config.Frontend{fe}, Backends: []*config.Backend{b0, be("b1", config.ModeTCP), b2}}
+	if next.Validate() == nil {
+		t.Fatal("the changed configuration is valid")
+	}
+	if validate(prev, next) == nil {
+		t.Fatal("validation against the previous table accepts a rule naming a backend of the wrong mode")
 	}
 }

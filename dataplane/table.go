@@ -82,8 +82,11 @@ type frontend struct {
 	reqRules   []reqRule
 	respRules  []respRule
 	switching  []switchBlock
-	defaultBE  *backendRoute
-	metrics    *frontendMetrics
+	// rules are the compiled use_backend rules, index for index with
+	// cfg.UseBackends.
+	rules     []switchRule
+	defaultBE *backendRoute
+	metrics   *frontendMetrics
 	// conds are the compiled use_backend conditions, by the configuration
 	// value they came from, for the next generation to reuse.
 	conds map[*config.Condition]compiledCond
@@ -187,8 +190,14 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 			}
 		}
 	}
+	// Backends recompiled or gone: rules naming them need their new form.
+	touched := make(map[string]bool, len(swaps))
+	for _, sw := range swaps {
+		touched[sw.Old.Name()] = true
+	}
+	keep := func(name string) bool { return !touched[name] }
 	for _, f := range cfg.Frontends {
-		fe, err := compileFrontendFrom(prevFrontends[f.Name], f, t.backends, m)
+		fe, err := compileFrontendFrom(prevFrontends[f.Name], f, t.backends, keep, m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("frontend %q: %w", f.Name, err))
 			continue
@@ -210,14 +219,16 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 func bindKey(b config.Bind) string { return b.Addr() }
 
 func compileFrontend(f *config.Frontend, backends map[string]*backendRoute, m *Metrics) (*frontend, error) {
-	return compileFrontendFrom(nil, f, backends, m)
+	return compileFrontendFrom(nil, f, backends, nil, m)
 }
 
 // compileFrontendFrom compiles f, reusing from prev (the previous
 // generation's frontend of that name, or nil) the compiled use_backend
 // conditions of the very same configuration values when everything they
-// depend on, the frontend's ACLs, is unchanged.
-func compileFrontendFrom(prev *frontend, f *config.Frontend, backends map[string]*backendRoute, m *Metrics) (*frontend, error) {
+// depend on, the frontend's ACLs, is unchanged; and prev's compiled rules
+// at either end of the list that are prev's own, when keep says the backend
+// they name is the one prev's table had.
+func compileFrontendFrom(prev *frontend, f *config.Frontend, backends map[string]*backendRoute, keep func(string) bool, m *Metrics) (*frontend, error) {
 	var reuse map[*config.Condition]compiledCond
 	if prev != nil && (prev.cfg == f || slices.EqualFunc(prev.cfg.ACLs, f.ACLs, func(a, b config.ACL) bool { return reflect.DeepEqual(a, b) })) {
 		reuse = prev.conds
@@ -242,9 +253,23 @@ func compileFrontendFrom(prev *frontend, f *config.Frontend, backends map[string
 	if fe.respRules, err = compileRespRules(f.HTTPResponse, scope); err != nil {
 		return nil, err
 	}
+	var head, tail int
+	if reuse != nil && keep != nil {
+		head, tail = sameEnds(prev.cfg.UseBackends, f.UseBackends, keep)
+	}
 	rules := make([]switchRule, 0, len(f.UseBackends))
-	fe.conds = make(map[*config.Condition]compiledCond, len(f.UseBackends))
-	for _, ub := range f.UseBackends {
+	cloned := head+tail > 0 && len(reuse) <= 2*len(f.UseBackends)
+	if cloned {
+		// The conditions of the rules kept are prev's; those of rules
+		// gone linger, harmless, until they are as many as the rules.
+		fe.conds = maps.Clone(reuse)
+	} else {
+		fe.conds = make(map[*config.Condition]compiledCond, len(f.UseBackends))
+	}
+	if head > 0 {
+		rules = append(rules, prev.rules[:head]...)
+	}
+	for _, ub := range f.UseBackends[head : len(f.UseBackends)-tail] {
 		be, ok := backends[ub.Backend]
 		if !ok {
 			return nil, fmt.Errorf("use_backend: no backend %q", ub.Backend)
@@ -265,6 +290,24 @@ func compileFrontendFrom(prev *frontend, f *config.Frontend, backends map[string
 		}
 		rules = append(rules, switchRule{cond: cc.cond, hosts: cc.hosts, be: be})
 	}
+	if tail > 0 {
+		rules = append(rules, prev.rules[len(prev.rules)-tail:]...)
+	}
+	if !cloned {
+		// The middle's conditions are in; add those of the ends.
+		add := func(i int) {
+			if c := f.UseBackends[i].Cond; c != nil {
+				fe.conds[c] = compiledCond{cond: rules[i].cond, hosts: rules[i].hosts}
+			}
+		}
+		for i := 0; i < head; i++ {
+			add(i)
+		}
+		for i := len(rules) - tail; i < len(rules); i++ {
+			add(i)
+		}
+	}
+	fe.rules = rules
 	fe.switching = buildSwitching(rules)
 	if f.DefaultBackend != "" {
 		be, ok := backends[f.DefaultBackend]
