@@ -45,8 +45,8 @@ type rawIO struct {
 var rawConnPool sync.Pool
 
 // newRawConn wraps c when it is a TCP connection; anything else is
-// returned as it is. putRawConn gives the wrapper back once c is closed
-// and nothing refers to it any more.
+// returned as it is. putRawConn gives the wrapper back once nothing uses
+// it any more; closing c stays with whoever accepted or dialed it.
 func newRawConn(c net.Conn) net.Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
