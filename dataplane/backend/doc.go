@@ -2,9 +2,10 @@
 // servers, the load-balancing algorithms, the maxconn queue, active and
 // passive health checks, and the idle connections kept for reuse.
 //
-// The engine compiles every config.Backend of a routing-table generation into
-// a Pool with Registry.Build, then calls Registry.Sweep with the pools of the
-// table it just installed. Live state (health, in-flight counts, idle
+// The engine compiles every changed config.Backend of a routing-table
+// generation into a Pool with Registry.Build, then retires the servers no
+// live pool uses any more: Registry.Retire with the pools a change replaced,
+// or Registry.Sweep with every pool of the table. Live state (health, in-flight counts, idle
 // connections, the queue) belongs to a Registry and survives reloads: a
 // server is the same server across generations while its backend name,
 // server name and address stay the same. Everything a request touches (Pick,
@@ -67,10 +68,10 @@
 //
 // # Lifecycle
 //
-// On a reload the engine calls Build for every backend of the new table,
-// installs the table, then calls Sweep with the new table's pools. Build
-// applies new server settings (maxconn, check parameters) at once, also for
-// the previous generation still serving; a generation the engine discards
-// costs nothing but servers kept until the next Sweep. Close stops
-// everything.
+// On a reload the engine calls Build for every backend the change touched,
+// installs the table, then calls Retire with the pools it replaced (Sweep
+// after the first table or a failed compile). Build applies new server
+// settings (maxconn, check parameters) at once, also for the previous
+// generation still serving; a generation the engine discards costs nothing
+// but servers kept until the next Sweep. Close stops everything.
 package backend
