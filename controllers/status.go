@@ -142,12 +142,7 @@ func (s *statusWriter) sync(ctx context.Context, all bool) {
 		if keep[key] {
 			continue
 		}
-		if err := s.set(ctx, key, nil); err != nil && client.IgnoreNotFound(err) != nil {
-			s.log.Error(err, "clearing Ingress status", "ingress", key.String())
-			s.retry(key)
-			continue
-		}
-		delete(s.written, key)
+		s.clear(ctx, key)
 	}
 }
 
@@ -225,16 +220,22 @@ func (s *statusWriter) syncChanged(ctx context.Context, want, changed []types.Na
 		if !s.written[key] {
 			continue
 		}
-		if err := s.set(ctx, key, nil); err != nil && client.IgnoreNotFound(err) != nil {
-			s.log.Error(err, "clearing Ingress status", "ingress", key.String())
-			s.retry(key)
-			continue
-		}
-		delete(s.written, key)
+		s.clear(ctx, key)
 	}
 }
 
 // retry keeps key for the next sync.
+// clear removes the address we gave an Ingress that is no longer ours; a
+// failure is retried later.
+func (s *statusWriter) clear(ctx context.Context, key types.NamespacedName) {
+	if err := s.set(ctx, key, nil); err != nil && client.IgnoreNotFound(err) != nil {
+		s.log.Error(err, "clearing Ingress status", "ingress", key.String())
+		s.retry(key)
+		return
+	}
+	delete(s.written, key)
+}
+
 func (s *statusWriter) retry(key types.NamespacedName) {
 	s.mu.Lock()
 	s.changed = append(s.changed, key)

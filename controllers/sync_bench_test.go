@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
@@ -69,18 +70,25 @@ func benchSlice(ns, svc, addr string) *discoveryv1.EndpointSlice {
 // BenchmarkSync is the controller's work for one change at 10,000
 // Ingresses, from the snapshot to the new table live: an Ingress added, or
 // one Service's endpoints moved.
+// liveTable applies s's first translation to a new runtime, which it shuts
+// down when b ends.
+func liveTable(b *testing.B, s *translate.Snapshot, opts translate.Options) (*dataplane.Runtime, *translate.Translator) {
+	rt := dataplane.New(dataplane.Options{})
+	b.Cleanup(func() { rt.Shutdown(context.Background()) })
+	tr := translate.NewTranslator(opts)
+	if err := rt.Apply(tr.Translate(s).Config); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	return rt, tr
+}
+
 func BenchmarkSync(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		opts := translate.Options{HTTPAddr: freeAddr(b)}
 		b.Run(fmt.Sprintf("ingresses=%d/kind=ingress", n), func(b *testing.B) {
 			s := benchCluster(n)
-			rt := dataplane.New(dataplane.Options{})
-			defer rt.Shutdown(b.Context())
-			tr := translate.NewTranslator(opts)
-			if err := rt.Apply(tr.Translate(s).Config); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
+			rt, tr := liveTable(b, s, opts)
 			i := n
 			for b.Loop() {
 				addBenchApp(s, i, "10.1.0.1")
@@ -92,13 +100,7 @@ func BenchmarkSync(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("ingresses=%d/kind=endpoints", n), func(b *testing.B) {
 			s := benchCluster(n)
-			rt := dataplane.New(dataplane.Options{})
-			defer rt.Shutdown(b.Context())
-			tr := translate.NewTranslator(opts)
-			if err := rt.Apply(tr.Translate(s).Config); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
+			rt, tr := liveTable(b, s, opts)
 			k := 0
 			for b.Loop() {
 				svc := fmt.Sprintf("svc-%d", k%n)
