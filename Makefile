@@ -83,9 +83,9 @@ bench-side:
 	GO=$(GO) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_DURATION=$(BENCH_DURATION) \
 	BENCH_SCENARIOS=$(BENCH_SCENARIOS) hack/bench/run.sh
 
-# The controller against a real API server with 1, 1,000 and 10,000
-# Ingresses (SLUICE_SCALE_SIZES to change): start-up to ready, change to
-# serving, memory.
+# The controller against a real API server with 100, 1,000 and 10,000
+# Ingresses (SLUICE_SCALE_SIZES, SLUICE_SCALE_CHANGES to change): start-up
+# to ready, change to serving, CPU per change, memory, stable-route failures.
 bench-scale: controlplane
 	$(GO) test -run='^$$' -bench=ControllerScale -benchtime=1x -timeout=60m ./test/scale
 
