@@ -55,8 +55,11 @@ var criteria = map[string]criterion{
 	"host_dir": {FetchHost, MatchDir, true, false},
 	"host_dom": {FetchHost, MatchDom, true, false},
 
-	"src":    {FetchSrc, MatchIP, false, false},
-	"method": {FetchMethod, MatchStr, false, false},
+	"src": {FetchSrc, MatchIP, false, false},
+
+	"ssl_fc":     {FetchSSLFC, MatchBool, true, false},
+	"ssl_fc_sni": {FetchSSLFCSNI, MatchStr, false, false},
+	"method":     {FetchMethod, MatchStr, false, false},
 
 	"url_param": {FetchURLParam, MatchStr, false, true},
 	"urlp":      {FetchURLParam, MatchStr, false, true},
@@ -192,7 +195,12 @@ func parseMatch(s string, crit criterion) (Match, error) {
 			return 0, fmt.Errorf("-m ip only applies to src")
 		}
 		return MatchIP, nil
-	case "bool", "int", "len", "bin":
+	case "bool":
+		if crit.fetch != FetchSSLFC {
+			return 0, fmt.Errorf("-m bool only applies to ssl_fc")
+		}
+		return MatchBool, nil
+	case "int", "len", "bin":
 		return 0, fmt.Errorf("-m %s is not supported by sluice", s)
 	}
 	return 0, fmt.Errorf("unknown match method %q (want str, beg, end, sub, reg, dir, dom or found)", s)
@@ -206,6 +214,15 @@ func checkACLValues(acl *ACL) error {
 	}
 	if acl.Match == MatchIP && acl.Fetch != FetchSrc {
 		return fmt.Errorf("address matching only applies to src, not %s", acl.Fetch)
+	}
+	if (acl.Fetch == FetchSSLFC) != (acl.Match == MatchBool) {
+		return fmt.Errorf("ssl_fc is a boolean, matched with -m bool only, not %s with -m %s", acl.Fetch, acl.Match)
+	}
+	if acl.Match == MatchBool {
+		if len(acl.Values) > 0 {
+			return fmt.Errorf("ssl_fc takes no value, found %q", acl.Values[0])
+		}
+		return nil
 	}
 	if acl.Match == MatchFound {
 		if len(acl.Values) > 0 {

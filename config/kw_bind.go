@@ -80,6 +80,9 @@ func parseBindOptions(args []string) (*BindTLS, error) {
 			}
 			i++
 			if opt == "crt" {
+				if _, ok := CertRef(args[i]); ok {
+					return nil, fmt.Errorf("crt %q: certificates in memory (@NAME) only come from configurations built in code; crt-store sections are not supported by sluice", args[i])
+				}
 				tls.Certificates = append(tls.Certificates, args[i])
 				continue
 			}

@@ -14,6 +14,31 @@ type Config struct {
 	Global    Global
 	Frontends []*Frontend
 	Backends  []*Backend
+	// Certificates are certificates held in memory, by name, for
+	// configurations built in code: a bind names one with `crt @NAME`. The
+	// Kubernetes translation makes one per TLS Secret. A configuration file
+	// cannot define them, so the printer writes only the references.
+	Certificates map[string]*Certificate
+}
+
+// Certificate is a certificate chain and its private key, in PEM. Like
+// backends, a Certificate is compared by pointer across reloads: the same
+// pointer means the same content, and its parsed form is reused.
+type Certificate struct {
+	CertPEM []byte
+	KeyPEM  []byte
+}
+
+// CertRefPrefix starts a crt argument that names Config.Certificates
+// instead of a file: `crt @default/example-tls`.
+const CertRefPrefix = "@"
+
+// CertRef returns the in-memory certificate name a crt argument refers to.
+func CertRef(crt string) (name string, ok bool) {
+	if len(crt) > len(CertRefPrefix) && crt[:len(CertRefPrefix)] == CertRefPrefix {
+		return crt[len(CertRefPrefix):], true
+	}
+	return "", false
 }
 
 // Pos is where a statement was written. The zero Pos means the object was
@@ -74,18 +99,26 @@ type Bind struct {
 	// Host is an IP literal, or "" for every address (written `*` or empty).
 	Host string
 	Port int
-	// TLS is reserved for TLS termination; nil means plain TCP.
+	// TLS terminates TLS on this address; nil means plain TCP.
 	TLS *BindTLS
 }
 
 // Addr returns the address in the form net.Listen expects.
 func (b Bind) Addr() string { return net.JoinHostPort(b.Host, strconv.Itoa(b.Port)) }
 
-// BindTLS is the TLS part of a bind line (`ssl crt FILE`). It is parsed and
-// kept so configs round-trip; the HTTP/1.1 engine gets a tls.Conn from it.
+// BindTLS is the TLS part of a bind line: `ssl crt CERT [crt CERT...]
+// [alpn LIST]`. As in HAProxy, the certificate whose names (subject
+// alternative names, else common name) match the client's SNI is
+// presented, the first one listed when none does or the client sends no
+// SNI; an earlier certificate wins a name two of them share.
 type BindTLS struct {
+	// Certificates are the crt arguments in order: a PEM file holding a
+	// chain and its key (or the key in FILE.key beside it), a directory of
+	// such files, or @NAME for Config.Certificates[NAME].
 	Certificates []string
-	ALPN         []string
+	// ALPN lists the protocols offered in TLS; only http/1.1 is spoken
+	// (mode http), and nil offers it alone.
+	ALPN []string
 }
 
 // Frontend is a `frontend` (or the front half of a `listen`).

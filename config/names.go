@@ -38,6 +38,8 @@ var fetchNames = [...]string{
 	FetchURLParam: "url_param",
 	FetchCookie:   "req.cook",
 	FetchHost:     "host",
+	FetchSSLFC:    "ssl_fc",
+	FetchSSLFCSNI: "ssl_fc_sni",
 }
 
 func (f Fetch) String() string { return enumName(fetchNames[:], int(f), "Fetch") }
@@ -52,6 +54,7 @@ var matchNames = [...]string{
 	MatchDom:   "dom",
 	MatchIP:    "ip",
 	MatchFound: "found",
+	MatchBool:  "bool",
 }
 
 func (m Match) String() string { return enumName(matchNames[:], int(m), "Match") }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,8 +77,27 @@ func TestParseBind(t *testing.T) {
 		{"ssl", "frontend f\n bind :443 ssl crt /a.pem\n", binds,
 			[]Bind{{Port: 443, TLS: &BindTLS{Certificates: []string{"/a.pem"}}}}},
 		{"ssl two certs alpn", "frontend f\n bind :443 alpn h2,http/1.1 crt /a.pem ssl crt /b.pem\n", binds,
-			[]Bind{{Port: 443, TLS: &BindTLS{Certificates: []string{"/a.pem", "/b.pem"}, ALPN: []string{"h2", "http/1.1"}}}}},
+			[]Bind{{Port: 443, TLS: &BindTLS{Certificates: []string{"/a.pem", "/b.pem"}, ALPN: []string{"http/1.1"}}}}},
+		{"tcp keeps alpn", "frontend f\n mode tcp\n bind :443 ssl crt /a.pem alpn h2,x\n", binds,
+			[]Bind{{Port: 443, TLS: &BindTLS{Certificates: []string{"/a.pem"}, ALPN: []string{"h2", "x"}}}}},
 	})
+}
+
+// HAProxy configurations offer h2 in TLS; mode http speaks HTTP/1.x, so
+// the offer is dropped with a warning instead of refusing the line.
+func TestParseHTTPALPNDropsH2(t *testing.T) {
+	for _, src := range []string{
+		"frontend f\n bind :443 ssl crt /a.pem alpn h2,http/1.1\n",
+		"listen l\n bind :443 ssl crt /a.pem alpn h2,http/1.1\n server s 127.0.0.1:1\n",
+	} {
+		c, warns := parseOK(t, src)
+		if got := c.Frontends[0].Binds[0].TLS.ALPN; len(got) != 1 || got[0] != "http/1.1" {
+			t.Errorf("%q: ALPN = %q, want [http/1.1]", src, got)
+		}
+		if len(warns) != 1 || warns[0].Pos.Line != 2 || !strings.Contains(warns[0].Msg, "alpn h2 not offered") {
+			t.Errorf("%q: warnings = %v", src, warns)
+		}
+	}
 }
 
 func TestParseBalance(t *testing.T) {
@@ -263,6 +283,10 @@ func TestParseACL(t *testing.T) {
 		{"path_dom x", ACL{Fetch: FetchPath, Match: MatchDom, Values: []string{"x"}}},
 		{"path -m beg /a", ACL{Fetch: FetchPath, Match: MatchBeg, Values: []string{"/a"}}},
 		{"path -m found", ACL{Fetch: FetchPath, Match: MatchFound}},
+		{"ssl_fc", ACL{Fetch: FetchSSLFC, Match: MatchBool}},
+		{"ssl_fc -m bool", ACL{Fetch: FetchSSLFC, Match: MatchBool}},
+		{"ssl_fc_sni -i a.com", ACL{Fetch: FetchSSLFCSNI, Match: MatchStr, IgnoreCase: true, Values: []string{"a.com"}}},
+		{"ssl_fc_sni -m end .a.com", ACL{Fetch: FetchSSLFCSNI, Match: MatchEnd, Values: []string{".a.com"}}},
 		{"url /a?b", ACL{Fetch: FetchURL, Match: MatchStr, Values: []string{"/a?b"}}},
 		{"url_beg /a", ACL{Fetch: FetchURL, Match: MatchBeg, Values: []string{"/a"}}},
 		{"url_end x", ACL{Fetch: FetchURL, Match: MatchEnd, Values: []string{"x"}}},

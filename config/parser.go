@@ -430,6 +430,7 @@ func (p *parser) endSection() {
 			p.noBind[s.name] = true
 		}
 		p.httpOnlyOptions(s, "frontend", s.name, s.fe.Mode, &s.fe.Options)
+		p.httpALPN(s.fe)
 		if !s.discard {
 			p.cfg.Frontends = append(p.cfg.Frontends, s.fe)
 		}
@@ -457,6 +458,7 @@ func (p *parser) endListen(s *section) {
 		return
 	}
 	p.httpOnlyOptions(s, "listen", s.name, fe.Mode, &fe.Options, &be.Options)
+	p.httpALPN(fe)
 	if !hasBind {
 		// Used only as a backend: its rules run on the backend side.
 		be.ACLs, be.HTTPRequest, be.HTTPResponse = fe.ACLs, fe.HTTPRequest, fe.HTTPResponse
@@ -510,6 +512,37 @@ func (p *parser) httpOnlyOptions(s *section, kind, name string, m Mode, opts ...
 		p.warnf(s.pos, "option httplog", "replaced by option tcplog in %s %q: it requires mode http", kind, name)
 	}
 }
+
+// httpALPN drops, with a warning, the ALPN protocols a mode http frontend
+// does not speak, so that `alpn h2,http/1.1` copied from HAProxy loads and
+// clients are never offered HTTP/2. A mode tcp frontend offers its list as
+// written: what flows inside the TLS session is the server's business.
+func (p *parser) httpALPN(fe *Frontend) {
+	if fe.Mode != ModeHTTP {
+		return
+	}
+	for i := range fe.Binds {
+		b := &fe.Binds[i]
+		if b.TLS == nil || len(b.TLS.ALPN) == 0 {
+			continue
+		}
+		var kept, dropped []string
+		for _, proto := range b.TLS.ALPN {
+			if HTTPALPN(proto) {
+				kept = append(kept, proto)
+			} else {
+				dropped = append(dropped, proto)
+			}
+		}
+		if len(dropped) > 0 {
+			p.warnf(b.Pos, "bind", "alpn %s not offered on %s: mode http speaks HTTP/1.x only", strings.Join(dropped, ","), b.Addr())
+			b.TLS.ALPN = kept
+		}
+	}
+}
+
+// HTTPALPN reports whether proto is an ALPN protocol mode http speaks.
+func HTTPALPN(proto string) bool { return proto == "http/1.1" || proto == "http/1.0" }
 
 // dispatch runs the handler of a keyword inside a section.
 func (p *parser) dispatch(st *stmt) {

@@ -306,8 +306,11 @@ func aclWords(a *ACL) []string {
 	var w []string
 	crit := a.Fetch.String()
 	needM := a.Match != MatchStr
-	if a.Fetch == FetchSrc {
+	switch a.Fetch {
+	case FetchSrc:
 		needM = a.Match != MatchIP
+	case FetchSSLFC:
+		needM = false
 	}
 	if stem, ok := derivedCriteria[a.Fetch]; ok && a.Match != MatchStr && a.Match != MatchFound && a.Match != MatchIP {
 		crit, needM = stem+"_"+a.Match.String(), false

@@ -18,7 +18,7 @@ func TestPrintReadable(t *testing.T) {
 		Global: Global{MaxConn: 100},
 		Frontends: []*Frontend{{
 			Name:     "www",
-			Binds:    []Bind{{Port: 80}, {Host: "::1", Port: 443, TLS: &BindTLS{Certificates: []string{"/certs/a b.pem"}, ALPN: []string{"h2", "http/1.1"}}}},
+			Binds:    []Bind{{Port: 80}, {Host: "::1", Port: 443, TLS: &BindTLS{Certificates: []string{"/certs/a b.pem"}, ALPN: []string{"http/1.1"}}}},
 			Timeouts: Timeouts{Client: 30 * time.Second},
 			Options:  Options{ForwardFor: true},
 			ACLs: []ACL{
@@ -56,7 +56,7 @@ func TestPrintReadable(t *testing.T) {
 frontend www
     mode http
     bind :80
-    bind [::1]:443 ssl crt "/certs/a b.pem" alpn h2,http/1.1
+    bind [::1]:443 ssl crt "/certs/a b.pem" alpn http/1.1
     timeout client 30s
     option forwardfor
     acl blog path_beg /blog

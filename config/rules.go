@@ -16,6 +16,12 @@ const (
 	// It is a sluice criterion (`host`, `host_end`, `host_reg`): Ingress host
 	// rules match names, and `hdr(host)` would see the port.
 	FetchHost
+	// FetchSSLFC (ssl_fc) is true when the client connection is TLS. It is
+	// a boolean: it takes no value and matches with MatchBool.
+	FetchSSLFC
+	// FetchSSLFCSNI (ssl_fc_sni) is the server name the client sent in TLS;
+	// empty (no match) on a plain connection.
+	FetchSSLFCSNI
 )
 
 // Match is how a fetched value is compared with an ACL's values (`-m`).
@@ -31,6 +37,7 @@ const (
 	MatchDom                // -m dom: a dot-delimited element
 	MatchIP                 // src: IP addresses and CIDR prefixes
 	MatchFound              // -m found: the value exists
+	MatchBool               // -m bool: a boolean fetch is true
 )
 
 // ACL is a named (or anonymous, inside `{ }`) test on the request.

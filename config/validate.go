@@ -23,6 +23,8 @@ type validator struct {
 	// skipACL silences references to ACLs whose declaration already failed
 	// to parse.
 	skipACL map[aclScope]bool
+	// certs are the configuration's in-memory certificates.
+	certs map[string]*Certificate
 	// skipNoBind names frontends whose bind lines failed to parse.
 	skipNoBind map[string]bool
 }
@@ -32,6 +34,12 @@ func (v *validator) add(pos Pos, kw, format string, args ...any) {
 }
 
 func (v *validator) config(c *Config) {
+	v.certs = c.Certificates
+	for name, cert := range c.Certificates {
+		if cert == nil || len(cert.CertPEM) == 0 || len(cert.KeyPEM) == 0 {
+			v.add(Pos{}, "crt", "in-memory certificate %q has no certificate or no key", name)
+		}
+	}
 	if c.Global.MaxConn < 0 {
 		v.add(c.Global.Pos, "maxconn", "global maxconn %d is negative", c.Global.MaxConn)
 	}
@@ -139,6 +147,9 @@ func (v *validator) bind(ctx string, b Bind) {
 	for _, c := range b.TLS.Certificates {
 		if c == "" {
 			v.add(b.Pos, "bind", "%s: TLS bind %s has an empty certificate path", ctx, b.Addr())
+		}
+		if name, ok := CertRef(c); ok && v.certs[name] == nil {
+			v.add(b.Pos, "bind", "%s: TLS bind %s: no in-memory certificate %q", ctx, b.Addr(), name)
 		}
 	}
 	for _, p := range b.TLS.ALPN {

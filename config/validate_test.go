@@ -84,6 +84,11 @@ func TestValidate(t *testing.T) {
 		}, "bind", "10.1.1.1:80 conflicts with 0.0.0.0:80"},
 		{"bind within frontend", func(c *Config) { fe0(c).Binds = append(fe0(c).Binds, Bind{Port: 80}) }, "bind", `:80 conflicts with :80 of frontend "http"`},
 		{"tls without cert", func(c *Config) { fe0(c).Binds[0].TLS = &BindTLS{} }, "bind", "TLS bind :80 has no certificate"},
+		{"tls missing in-memory cert", func(c *Config) { fe0(c).Binds[0].TLS = &BindTLS{Certificates: []string{"@ns/x"}} }, "bind", `no in-memory certificate "ns/x"`},
+		{"tls empty in-memory cert", func(c *Config) {
+			c.Certificates = map[string]*Certificate{"ns/x": {CertPEM: []byte("c")}}
+			fe0(c).Binds[0].TLS = &BindTLS{Certificates: []string{"@ns/x"}}
+		}, "crt", `in-memory certificate "ns/x" has no certificate or no key`},
 		{"tls empty alpn", func(c *Config) { fe0(c).Binds[0].TLS = &BindTLS{Certificates: []string{"c"}, ALPN: []string{""}} }, "bind", "invalid ALPN"},
 		{"mode invalid", func(c *Config) { fe0(c).Mode = 7 }, "mode", `frontend "http": invalid mode 7`},
 		{"mode mismatch", func(c *Config) { c.Frontends[1].DefaultBackend = "default_svc-a_80" }, "default_backend",
@@ -230,4 +235,16 @@ backend b
 		wantErr{9, "server", `cookie value "x" is already used by server "s1"`},
 		wantErr{10, "server", `duplicate server name "s1" (first declared at t.cfg:8)`},
 	)
+}
+
+func TestValidateInMemoryCertificate(t *testing.T) {
+	c := validConfig()
+	c.Certificates = map[string]*Certificate{"ns/site": {CertPEM: []byte("cert"), KeyPEM: []byte("key")}}
+	c.Frontends[0].Binds = append(c.Frontends[0].Binds, Bind{Port: 443, TLS: &BindTLS{Certificates: []string{"@ns/site"}}})
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if !strings.Contains(c.String(), "bind :443 ssl crt @ns/site") {
+		t.Errorf("the printer does not name the in-memory certificate:\n%s", c)
+	}
 }
