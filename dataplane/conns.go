@@ -94,7 +94,7 @@ func (rt *Runtime) acceptLoop(l *listener) {
 		}
 		rt.connWG.Add(1)
 		rt.curConn.Add(1)
-		go rt.serveConn(conn, l.slot)
+		go rt.serveConn(conn, l)
 	}
 }
 
@@ -112,10 +112,11 @@ func (rt *Runtime) untrack(conn net.Conn) {
 	rt.connsMu.Unlock()
 }
 
-func (rt *Runtime) serveConn(conn net.Conn, slot int) {
+func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 	defer rt.connWG.Done()
 	defer rt.curConn.Add(-1)
 	defer conn.Close()
+	slot := l.slot
 	t := rt.table.Load()
 	fe := t.frontends[slot]
 	if fe == nil {
@@ -126,18 +127,36 @@ func (rt *Runtime) serveConn(conn net.Conn, slot int) {
 	fe.metrics.conns.Inc()
 	fe.metrics.curConns.Inc()
 	defer fe.metrics.curConns.Dec()
-	if fe.mode == config.ModeTCP {
+	if fe.mode == config.ModeTCP && t.tlsAt(slot) == nil {
 		st.busy.Store(true)
 		rt.serveTCP(conn, slot, t, nil)
 		return
 	}
 	hc := newRawConn(conn)
-	br := getReader(hc, clientBufSize)
-	c := getHTTPConn(rt, hc, slot, br, st)
+	defer putRawConn(hc)
+	var client net.Conn = hc
+	var info tlsInfo
+	if t.tlsAt(slot) != nil {
+		st.busy.Store(true)
+		tc, ti, err := handshake(hc, l.tls, fe.timeouts.client)
+		if err != nil {
+			fe.metrics.tlsFail.Inc()
+			rt.log.Debug("TLS handshake failed", "frontend", fe.name, "client", conn.RemoteAddr().String(), "error", err)
+			return
+		}
+		client, info = tc, ti
+		if fe.mode == config.ModeTCP {
+			// The TLS session carries the stream; it is relayed in clear.
+			rt.serveTCP(client, slot, t, nil)
+			return
+		}
+	}
+	br := getReader(client, clientBufSize)
+	c := getHTTPConn(rt, client, slot, br, st)
+	c.tls = info
 	c.serve()
 	putHTTPConn(c)
 	putReader(br)
-	putRawConn(hc)
 }
 
 // Shutdown stops accepting, lets requests in flight finish, closes idle
@@ -205,6 +224,7 @@ func getHTTPConn(rt *Runtime, conn net.Conn, slot int, br *bufio.Reader, st *con
 
 func putHTTPConn(c *httpConn) {
 	c.conn = nil
+	c.tls = tlsInfo{}
 	c.br = nil
 	c.rt = nil
 	c.st = nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"sluice.dev/sluice/config"
@@ -44,6 +45,7 @@ type httpConn struct {
 	srcStr  []byte // src as text, for X-Forwarded-For and logs
 	srcPort uint16
 	st      *connState
+	tls     tlsInfo // the client connection's TLS, if any
 
 	// cache keeps the last upstream connections used by this client, so a
 	// keep-alive client reuses them without touching the servers' shared
@@ -171,7 +173,7 @@ func (c *httpConn) replyAndLog(fe *frontend, r *reply, term string) {
 // stays open for another.
 func (c *httpConn) handle(t *Table, fe *frontend) bool {
 	req := &c.req
-	c.rv.reset(req, c.src)
+	c.rv.reset(req, c.src, &c.tls)
 	c.log.reset()
 	c.headSent = false
 	c.isHead = string(req.Method) == "HEAD"
@@ -247,7 +249,7 @@ func (c *httpConn) ruleReply(fe *frontend, be *backendRoute, r *reqRule) bool {
 	case config.RedirectScheme:
 		b = append(b, rd.Value...)
 		b = append(b, "://"...)
-		b = append(b, c.req.Host...)
+		b = append(b, hostForScheme(c.req.Host, rd.Value)...)
 	case config.RedirectPrefix:
 		b = append(b, trimSlash(rd.Value)...)
 	}
@@ -259,6 +261,25 @@ func (c *httpConn) ruleReply(fe *frontend, be *backendRoute, r *reqRule) bool {
 	b = append(b, "\r\nContent-Length: 0\r\n"...)
 	c.out = b
 	return c.finishLocal(fe, be, r.status, "PR")
+}
+
+// hostForScheme drops from a Host the default port of the scheme being
+// left (http://a:80 becomes https://a, not https://a:80), as HAProxy does;
+// any other port is kept.
+func hostForScheme(host []byte, scheme string) []byte {
+	var old string
+	switch {
+	case strings.EqualFold(scheme, "https"):
+		old = ":80"
+	case strings.EqualFold(scheme, "http"):
+		old = ":443"
+	default:
+		return host
+	}
+	if len(host) > len(old) && string(host[len(host)-len(old):]) == old {
+		return host[:len(host)-len(old)]
+	}
+	return host
 }
 
 func trimSlash(s string) string {
@@ -621,7 +642,11 @@ func (c *httpConn) appendRequestHead(b []byte, fe *frontend, be *backendRoute) [
 	if forwarded {
 		b = append(b, "X-Forwarded-For: "...)
 		b = append(b, c.srcStr...)
-		b = append(b, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: "...)
+		if c.tls.on {
+			b = append(b, "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: "...)
+		} else {
+			b = append(b, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: "...)
+		}
 		b = append(b, req.Host...)
 		b = append(b, "\r\n"...)
 	}

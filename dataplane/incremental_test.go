@@ -117,7 +117,7 @@ func describe(tb testing.TB, t *Table) string {
 	for h := range 7 {
 		for _, p := range []string{"/p0", "/p1/x", "/p2", "/p3", "/api0", "/api1/x", "/api2"} {
 			var r request
-			r.reset(parseReq(tb, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h%d.example\r\n\r\n", p, h)), netip.Addr{})
+			r.reset(parseReq(tb, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h%d.example\r\n\r\n", p, h)), netip.Addr{}, nil)
 			name := "-"
 			if be := fe.selectBackend(&r); be != nil {
 				name = be.name

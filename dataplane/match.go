@@ -47,14 +47,16 @@ var versions = [2][]byte{[]byte("1.0"), []byte("1.1")}
 type request struct {
 	h        *h1.Request
 	src      netip.Addr
+	tls      *tlsInfo
 	host     []byte // lowercased host without port, filled on first use
 	hostDone bool
 	hostBuf  [256]byte
 }
 
-func (r *request) reset(h *h1.Request, src netip.Addr) {
+func (r *request) reset(h *h1.Request, src netip.Addr, tls *tlsInfo) {
 	r.h = h
 	r.src = src
+	r.tls = tls
 	r.host = nil
 	r.hostDone = false
 }
@@ -149,6 +151,13 @@ func (m *matcher) eval(r *request) bool {
 			}
 		}
 		return false
+	case config.FetchSSLFC:
+		return r.tls != nil && r.tls.on
+	case config.FetchSSLFCSNI:
+		if r.tls == nil || len(r.tls.sni) == 0 {
+			return false
+		}
+		return m.test(r.tls.sni)
 	case config.FetchURLParam:
 		v, ok := h1.QueryParam(r.h.Query, m.arg)
 		if !ok {

@@ -81,7 +81,7 @@ func TestMatchers(t *testing.T) {
 				t.Fatal(err)
 			}
 			var r request
-			r.reset(parseReq(t, c.req), netip.MustParseAddr("10.1.2.3"))
+			r.reset(parseReq(t, c.req), netip.MustParseAddr("10.1.2.3"), nil)
 			if got := m.eval(&r); got != c.want {
 				t.Fatalf("%+v on %q = %v, want %v", a, c.req, got, c.want)
 			}
@@ -96,7 +96,7 @@ func TestIgnoreCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r request
-	r.reset(parseReq(t, "GET /blog/x HTTP/1.1\r\nHost: x\r\n\r\n"), netip.Addr{})
+	r.reset(parseReq(t, "GET /blog/x HTTP/1.1\r\nHost: x\r\n\r\n"), netip.Addr{}, nil)
 	if !m.eval(&r) {
 		t.Fatal("-i did not ignore case")
 	}
@@ -148,7 +148,7 @@ func TestConditions(t *testing.T) {
 				t.Fatal(err)
 			}
 			var r request
-			r.reset(parseReq(t, c.req), netip.Addr{})
+			r.reset(parseReq(t, c.req), netip.Addr{}, nil)
 			if got := cc.eval(&r); got != c.want {
 				t.Fatalf("got %v, want %v", got, c.want)
 			}

@@ -20,6 +20,7 @@ type Metrics struct {
 	feRequests *prometheus.CounterVec
 	feConns    *prometheus.CounterVec
 	feCurConns *prometheus.GaugeVec
+	feTLSFail  *prometheus.CounterVec
 	feBytesIn  *prometheus.CounterVec
 	feBytesOut *prometheus.CounterVec
 	srvTrans   *prometheus.CounterVec
@@ -48,6 +49,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		feConns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_frontend_connections_total", Help: "Client connections accepted by a frontend.",
 		}, []string{"frontend"}),
+		feTLSFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_frontend_tls_handshake_failures_total", Help: "Client connections whose TLS handshake failed or timed out.",
+		}, []string{"frontend"}),
 		feCurConns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_frontend_current_connections", Help: "Client connections open on a frontend.",
 		}, []string{"frontend"}),
@@ -67,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sluice_table_generation", Help: "Generation of the routing table serving traffic.",
 		}),
 	}
-	reg.MustRegister(m.feRequests, m.feConns, m.feCurConns, m.feBytesIn, m.feBytesOut,
+	reg.MustRegister(m.feRequests, m.feConns, m.feCurConns, m.feTLSFail, m.feBytesIn, m.feBytesOut,
 		m.srvTrans, m.reloads, m.generation)
 	return m
 }
@@ -77,6 +81,7 @@ type frontendMetrics struct {
 	requests [6]prometheus.Counter
 	conns    prometheus.Counter
 	curConns prometheus.Gauge
+	tlsFail  prometheus.Counter
 	bytesIn  prometheus.Counter
 	bytesOut prometheus.Counter
 }
@@ -85,6 +90,7 @@ func (m *Metrics) frontend(name string) *frontendMetrics {
 	fm := &frontendMetrics{
 		conns:    m.feConns.WithLabelValues(name),
 		curConns: m.feCurConns.WithLabelValues(name),
+		tlsFail:  m.feTLSFail.WithLabelValues(name),
 		bytesIn:  m.feBytesIn.WithLabelValues(name),
 		bytesOut: m.feBytesOut.WithLabelValues(name),
 	}

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +24,8 @@ type Options struct {
 	AccessLog io.Writer
 	// Logger receives events: reloads, listener changes, server state.
 	Logger *slog.Logger
-	// Listen opens a listener; nil listens on TCP (see listenTCP). It is the
-	// hook where a TLS listener will be plugged.
+	// Listen opens a listener; nil listens on TCP (see listenTCP). TLS is
+	// not the listener's business: binds with ssl are terminated above it.
 	Listen func(addr string) (net.Listener, error)
 }
 
@@ -59,6 +60,10 @@ type listener struct {
 	ln          net.Listener
 	done        chan struct{}
 	deferAccept bool // TCP_DEFER_ACCEPT is on (mode http)
+	// tls serves handshakes on this listener whenever the current table
+	// says its bind is ssl; it lives as long as the listener so that
+	// session tickets survive reloads.
+	tls *tls.Config
 }
 
 // New creates a Runtime serving nothing until the first Apply.
@@ -146,7 +151,7 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 				slot = len(rt.slots)
 				rt.slots[key] = slot
 			}
-			opened = append(opened, &listener{key: key, slot: slot, ln: ln, done: make(chan struct{})})
+			opened = append(opened, &listener{key: key, slot: slot, ln: ln, done: make(chan struct{}), tls: rt.listenerTLS(slot)})
 		}
 	}
 	t, swaps, err := compile(old, cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))

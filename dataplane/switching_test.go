@@ -70,7 +70,7 @@ func TestHostIndexKeepsOrder(t *testing.T) {
 	for _, host := range []string{"h0.example", "H3.EXAMPLE:8080", "h4.example", "a.example", "b.example", "none.example"} {
 		for _, path := range []string{"/p0", "/p1", "/p13", "/p14", "/p19", "/x"} {
 			var r request
-			r.reset(parseReq(t, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"), netip.Addr{})
+			r.reset(parseReq(t, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"), netip.Addr{}, nil)
 			want := linear(&r)
 			got := ""
 			if be := fe.selectBackend(&r); be != nil {
@@ -104,7 +104,7 @@ func TestHostIndexRuns(t *testing.T) {
 			for _, path := range []string{"/p0", "/p1", "/p2", "/x"} {
 				host := fmt.Sprintf("h%d.example", i)
 				var r request
-				r.reset(parseReq(t, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"), netip.Addr{})
+				r.reset(parseReq(t, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"), netip.Addr{}, nil)
 				want := ""
 				for _, ub := range ubs {
 					if c, _ := fe.acls.compileCond(ub.Cond); c.eval(&r) {
@@ -133,7 +133,7 @@ func BenchmarkRouteManyHosts(b *testing.B) {
 	}
 	fe := switchingFrontend(b, ubs)
 	var r request
-	r.reset(parseReq(b, "GET /x HTTP/1.1\r\nHost: app9999.example.com\r\n\r\n"), netip.Addr{})
+	r.reset(parseReq(b, "GET /x HTTP/1.1\r\nHost: app9999.example.com\r\n\r\n"), netip.Addr{}, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -22,7 +22,9 @@ type Table struct {
 	// frontends is indexed by listener slot; a slot with no frontend in this
 	// generation belongs to a listener being drained.
 	frontends []*frontend
-	backends  map[string]*backendRoute
+	// tls is indexed by listener slot like frontends: nil for plain TCP.
+	tls      []*tlsBind
+	backends map[string]*backendRoute
 }
 
 // Generation is the table's sequence number, 1 for the first.
@@ -135,7 +137,7 @@ type backendRoute struct {
 // The swaps are the pools of prev that the table replaced or dropped, for
 // Registry.Retire.
 func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics, slots map[string]int, nslots int) (*Table, []backend.PoolSwap, error) {
-	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots)}
+	t := &Table{cfg: cfg, frontends: make([]*frontend, nslots), tls: make([]*tlsBind, nslots)}
 	var prevFrontends map[string]*frontend
 	if prev != nil {
 		prevFrontends = map[string]*frontend{}
@@ -208,6 +210,16 @@ func compile(prev *Table, cfg *config.Config, reg *backend.Registry, m *Metrics,
 				return nil, nil, fmt.Errorf("BUG: no listener slot for %s", b.Addr())
 			}
 			t.frontends[slot] = fe
+			if b.TLS == nil {
+				continue
+			}
+			var prevTLS *tlsBind
+			if prev != nil && slot < len(prev.tls) {
+				prevTLS = prev.tls[slot]
+			}
+			if t.tls[slot], err = compileTLS(prevTLS, f.Mode, b.TLS, cfg.Certificates); err != nil {
+				errs = append(errs, bindError(f, b, err))
+			}
 		}
 	}
 	if len(errs) > 0 {

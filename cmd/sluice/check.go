@@ -6,10 +6,11 @@ import (
 	"os"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/dataplane"
 )
 
-// checkCmd validates a config file exactly as `run` would load it, without
-// binding anything: exit 0 when valid, 1 with every error listed.
+// checkCmd validates a config file exactly as `run` would load it, with
+// its certificates, without binding anything: exit 0 when valid, 1 with every error listed.
 func checkCmd(args []string) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	file := fs.String("f", "", "config file to check")
@@ -21,9 +22,13 @@ func checkCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "sluice check: -f FILE is required")
 		return 2
 	}
-	_, warnings, err := loadConfig(*file)
+	cfg, warnings, err := loadConfig(*file)
 	for _, w := range warnings {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
+	if err == nil {
+		// Certificates are files too: check loads them as run would.
+		err = dataplane.CheckTLS(cfg)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
