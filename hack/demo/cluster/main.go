@@ -1,9 +1,10 @@
 // Command demo-cluster shows sluice's main job without a cluster at hand. It
 // starts a real etcd and kube-apiserver on 127.0.0.1, applies example.yaml
-// (Ingresses, Services, EndpointSlices, a TCP services ConfigMap), serves
-// every endpoint of the example from this process on 127.0.0.x, and runs
-// `sluice controller` against that cluster. It prints commands to try, and
-// stops everything it started on Ctrl-C.
+// (Ingresses, Services, EndpointSlices, a TCP services ConfigMap) with the
+// TLS Secrets it names, issued by a CA made for the run, serves every
+// endpoint of the example from this process on 127.0.0.x, and runs
+// `sluice controller` against that cluster, over HTTP and HTTPS. It prints
+// commands to try, and stops everything it started on Ctrl-C.
 //
 //	demo-cluster [flags]                               run the demo until Ctrl-C
 //	demo-cluster -check [flags]                        run it, try every printed command, stop
@@ -35,6 +36,7 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"sluice.dev/sluice/test/controlplane"
@@ -52,6 +54,7 @@ func main() {
 	fs.StringVar(&o.sluice, "sluice", "bin/sluice", "the sluice binary (make build)")
 	fs.StringVar(&o.controlPlaneBin, "controlplane-bin", "", "directory of kube-apiserver and etcd; empty runs "+controlplane.BuildScript+", which builds them once")
 	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "sluice's HTTP listener (port 0: any free port)")
+	fs.StringVar(&o.httpsAddr, "https-addr", "127.0.0.1:8443", "sluice's HTTPS listener (port 0: any free port)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:10254", "sluice's /metrics, /readyz and /debug/config (port 0: any free port)")
 	fs.StringVar(&o.controlAddr, "control", defaultControlAddr, "where the demo takes scale and annotate (port 0: any free port)")
 	fs.BoolVar(&o.check, "check", false, "try every printed command, report, and stop")
@@ -117,6 +120,7 @@ type options struct {
 	sluice          string
 	controlPlaneBin string
 	httpAddr        string
+	httpsAddr       string
 	metricsAddr     string
 	controlAddr     string
 	check           bool
@@ -130,9 +134,11 @@ type demo struct {
 	out         io.Writer
 	ex          *example
 	httpAddr    string
+	httpsAddr   string
 	metricsAddr string
 	controlAddr string
 	workDir     string
+	secrets     []*corev1.Secret // the TLS Secrets issued for the example
 	fleet       *fleet
 	cp          *controlplane.ControlPlane
 	cs          kubernetes.Interface
@@ -224,6 +230,9 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if d.workDir, err = os.MkdirTemp("", "sluice-demo-cluster-"); err != nil {
 		return fmt.Errorf("work directory: %w", err)
 	}
+	if d.secrets, err = d.ex.issueSecrets(d.workDir, time.Now()); err != nil {
+		return err
+	}
 	if err := d.startControlPlane(ctx); err != nil {
 		return err
 	}
@@ -235,18 +244,27 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return fmt.Errorf("client: %w", err)
 	}
 	actx, cancel := context.WithTimeout(ctx, d.opts.timeout)
-	err = d.ex.apply(actx, d.cs, d.cp.PutEndpointSlice)
+	err = d.ex.apply(actx, d.cs, d.cp.PutEndpointSlice, d.secrets)
 	cancel()
 	if err != nil {
 		return err
 	}
 	d.logf("applied %s: %s", exampleFile, d.ex.summary())
+	for _, s := range d.secrets {
+		d.logf("created Secret %s/%s (kubernetes.io/tls) for %s, issued by the CA in %s",
+			s.Namespace, s.Name, strings.Join(d.ex.tlsHosts(s.Name), ", "), filepath.Join(d.workDir, caFile))
+	}
 
-	d.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		// The demo's own requests come from an address of their own, so that
-		// the access log shown to the user leaves them out.
-		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: ownSource.AsSlice()}}).DialContext,
-	}}
+	d.client = &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			// The demo's own requests come from an address of their own, so
+			// that the access log shown to the user leaves them out.
+			DialContext: ownDialer().DialContext,
+		},
+		// As curl without -L: the redirect to HTTPS is what the user sees.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	defer d.client.CloseIdleConnections()
 	err = d.startSluice(ctx)
 	if d.sluice != nil { // started, ready or not
@@ -297,6 +315,7 @@ func (d *demo) preflight() error {
 		in   string
 	}{
 		{"-http-addr", &d.httpAddr, d.opts.httpAddr},
+		{"-https-addr", &d.httpsAddr, d.opts.httpsAddr},
 		{"-metrics-addr", &d.metricsAddr, d.opts.metricsAddr},
 		{"-control", &d.controlAddr, d.opts.controlAddr},
 	}
@@ -432,6 +451,7 @@ func (d *demo) startSluice(ctx context.Context) error {
 	args := []string{"controller",
 		"--kubeconfig", d.cp.Kubeconfig,
 		"--http-addr", d.httpAddr,
+		"--https-addr", d.httpsAddr,
 		"--metrics-addr", d.metricsAddr,
 		"--tcp-services-configmap", namespace + "/" + tcpConfigMap,
 		"--tcp-bind-address", "127.0.0.1",
@@ -454,8 +474,9 @@ func (d *demo) startSluice(ctx context.Context) error {
 	return p.waitReady("http://"+d.metricsAddr+"/readyz", d.opts.timeout, ctx.Done())
 }
 
-// waitServing waits until the first route of the example answers: ready
-// means caches synced, and this is the table actually serving.
+// waitServing waits until the first route of the example answers, and the
+// first TLS host over HTTPS with its own certificate: ready means caches
+// synced, and this is the table actually serving.
 func (d *demo) waitServing(ctx context.Context) error {
 	err := d.eventually(ctx, "demo.local/ to answer 200", func() error {
 		r, err := d.get(ctx, "demo.local", "/", "")
@@ -467,6 +488,22 @@ func (d *demo) waitServing(ctx context.Context) error {
 		}
 		return nil
 	})
+	if host := d.ex.tlsHost(); err == nil && host != "" {
+		err = d.eventually(ctx, "https://"+host+"/ to answer 200 with the certificate of its Secret", func() error {
+			roots, err := readCA(d.workDir)
+			if err != nil {
+				return err
+			}
+			r, err := d.getTLS(ctx, host, "/", roots)
+			if err != nil {
+				return err
+			}
+			if r.code != http.StatusOK {
+				return fmt.Errorf("status %d", r.code)
+			}
+			return nil
+		})
+	}
 	if err != nil && !errors.Is(err, errInterrupted) {
 		return fmt.Errorf("%w\n%s", err, d.sluice.tail(30))
 	}

@@ -72,6 +72,7 @@ func testOptions(t *testing.T, out *support.SyncBuffer, check bool, sluice strin
 		sluice:          sluice,
 		controlPlaneBin: bin,
 		httpAddr:        "127.0.0.1:0",
+		httpsAddr:       "127.0.0.1:0",
 		metricsAddr:     "127.0.0.1:0",
 		controlAddr:     "127.0.0.1:0",
 		check:           check,
@@ -85,7 +86,7 @@ func testOptions(t *testing.T, out *support.SyncBuffer, check bool, sluice strin
 // The test itself holds the addresses in held.
 func assertStopped(t *testing.T, d *demo, held ...string) {
 	t.Helper()
-	addrs := []string{d.httpAddr, d.metricsAddr, d.controlAddr, "127.0.0.1:7007"}
+	addrs := []string{d.httpAddr, d.httpsAddr, d.metricsAddr, d.controlAddr, "127.0.0.1:7007"}
 	for _, s := range d.ex.slices {
 		eps, err := endpointsOf(s)
 		if err != nil {
@@ -162,8 +163,23 @@ func TestCheck(t *testing.T) {
 			tries++
 		}
 	}
-	if strings.Contains(out.String(), "FAIL") || oks != tries+changes || tries < 8 || changes < 5 {
+	if strings.Contains(out.String(), "FAIL") || oks != tries+changes || tries < 11 || changes < 7 {
 		t.Errorf("%d ok lines (%d tries, %d changes), want every try and change to pass", oks, tries, changes)
+	}
+	// Among them, those of HTTPS: the certificate of the Secret, verified
+	// with the CA the demo wrote; the redirect of plain HTTP, and its
+	// opt-out; the default certificate for a host without a Secret.
+	_, port, _ := net.SplitHostPort(d.httpsAddr)
+	for _, want := range []string{
+		"ok   curl -s --cacert " + filepath.Join(d.workDir, caFile) + " --resolve secure.local:" + port + ":127.0.0.1 https://secure.local:" + port + "/\n",
+		"ok   curl -s -i -H 'Host: secure.local' http://" + d.httpAddr + "/\n",
+		"ok   curl -skv --resolve demo.local:" + port + ":127.0.0.1 https://demo.local:" + port + "/ 2>&1 | grep subject:\n",
+		"ok   demo-cluster annotate -control " + d.controlAddr + " secure sluice.dev/ssl-redirect=false\n",
+		"ok   demo-cluster annotate -control " + d.controlAddr + " secure sluice.dev/ssl-redirect-\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
 	}
 	assertStopped(t, d)
 }
@@ -191,6 +207,17 @@ func TestInterrupt(t *testing.T) {
 			t.Fatalf("no banner after a minute:\n%s", out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	// The HTTPS commands have their own section, and the CA file they
+	// name is there while the demo runs.
+	ca := filepath.Join(d.workDir, caFile)
+	for _, want := range []string{"\nOver HTTPS on " + d.httpsAddr + " ", " --cacert " + ca + " ", "created Secret demo/secure-local-tls"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := readCA(d.workDir); err != nil {
+		t.Errorf("the printed CA certificate: %v", err)
 	}
 	// The printed kubectl-free command works against the running demo.
 	msg, err := sendControl(context.Background(), d.controlAddr, "scale", []string{"web", "1"})
@@ -224,12 +251,14 @@ func TestPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	for _, flag := range []string{"-http-addr", "-metrics-addr", "-control"} {
+	for _, flag := range []string{"-http-addr", "-https-addr", "-metrics-addr", "-control"} {
 		var out support.SyncBuffer
 		o := testOptions(t, &out, true, self(t))
 		switch flag {
 		case "-http-addr":
 			o.httpAddr = ln.Addr().String()
+		case "-https-addr":
+			o.httpsAddr = ln.Addr().String()
 		case "-metrics-addr":
 			o.metricsAddr = ln.Addr().String()
 		case "-control":
@@ -282,4 +311,22 @@ func self(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return exe
+}
+
+// The HTTPS listener, as every other, stays on loopback: sluice's own
+// default, :8443, would take every interface.
+func TestHTTPSAddrLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{":8443", "0.0.0.0:8443", "[::1]:8443"} {
+		var out support.SyncBuffer
+		o := testOptions(t, &out, true, self(t))
+		o.httpsAddr = addr
+		d := newDemo(o)
+		err := d.run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "-https-addr") || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("-https-addr %s: error %v, want one naming the flag and loopback", addr, err)
+		}
+		if d.workDir != "" || d.cp != nil {
+			t.Errorf("-https-addr %s: the demo started something", addr)
+		}
+	}
 }

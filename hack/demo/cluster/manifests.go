@@ -49,6 +49,16 @@ type example struct {
 	// Services behind them.
 	tcpServices map[int]string
 	tcpPorts    []int // the keys of tcpServices, in order
+	// tls are the spec.tls entries of the Ingresses that name a Secret,
+	// which the demo issues (see issueSecrets), in file order.
+	tls []tlsEntry
+}
+
+// tlsEntry is a TLS Secret of the example and the hosts it serves.
+type tlsEntry struct {
+	ingress string
+	secret  string // in namespace
+	hosts   []string
 }
 
 // decodeExample reads a multi-document YAML file of the kinds the example
@@ -77,7 +87,20 @@ func decodeExample(data []byte) (*example, error) {
 			return nil, fmt.Errorf("document %d: %w", doc, err)
 		}
 		switch o := obj.(type) {
-		case *corev1.Namespace, *networkingv1.IngressClass, *networkingv1.Ingress, *corev1.Service:
+		case *corev1.Namespace, *networkingv1.IngressClass, *corev1.Service:
+		case *networkingv1.Ingress:
+			for i, t := range o.Spec.TLS {
+				if t.SecretName == "" {
+					continue // sluice's default certificate
+				}
+				if o.Namespace != namespace || len(t.Hosts) == 0 || slices.Contains(t.Hosts, "") {
+					return nil, fmt.Errorf("document %d: Ingress %s/%s: spec.tls[%d]: want namespace %q and hosts to issue Secret %s a certificate for", doc, o.Namespace, o.Name, i, namespace, t.SecretName)
+				}
+				if slices.ContainsFunc(ex.tls, func(e tlsEntry) bool { return e.secret == t.SecretName }) {
+					return nil, fmt.Errorf("document %d: Ingress %s/%s: spec.tls[%d]: Secret %s is named twice; give every entry its own", doc, o.Namespace, o.Name, i, t.SecretName)
+				}
+				ex.tls = append(ex.tls, tlsEntry{ingress: o.Name, secret: t.SecretName, hosts: t.Hosts})
+			}
 		case *corev1.ConfigMap:
 			if o.Namespace == namespace && o.Name == tcpConfigMap {
 				for k, v := range o.Data {
@@ -111,6 +134,12 @@ func decodeExample(data []byte) (*example, error) {
 	if len(ex.slices) == 0 {
 		return nil, errors.New("no EndpointSlice: the demo would have nothing to serve")
 	}
+	if len(ex.tls) > 0 && !slices.ContainsFunc(ex.objects, func(o runtime.Object) bool {
+		ns, ok := o.(*corev1.Namespace)
+		return ok && ns.Name == namespace
+	}) {
+		return nil, fmt.Errorf("spec.tls names Secrets, but there is no Namespace %s to create them in", namespace)
+	}
 	for port, svc := range ex.tcpServices {
 		if ex.slices[svc] == nil {
 			return nil, fmt.Errorf("TCP service port %d: Service %q has no EndpointSlice", port, svc)
@@ -127,16 +156,27 @@ func endpointPort(s *discoveryv1.EndpointSlice) (discoveryv1.EndpointPort, error
 	return s.Ports[0], nil
 }
 
-// apply creates the example's objects in file order. EndpointSlices go
-// through put, straight into etcd, as the API server refuses their loopback
-// addresses.
-func (ex *example) apply(ctx context.Context, cs kubernetes.Interface, put func(context.Context, *discoveryv1.EndpointSlice) error) error {
+// apply creates the example's objects in file order, and secrets right
+// after their Namespace, so that they exist before the Ingresses that name
+// them. EndpointSlices go through put, straight into etcd, as the API
+// server refuses their loopback addresses.
+func (ex *example) apply(ctx context.Context, cs kubernetes.Interface, put func(context.Context, *discoveryv1.EndpointSlice) error, secrets []*corev1.Secret) error {
 	create := metav1.CreateOptions{}
 	for _, obj := range ex.objects {
 		var err error
 		switch o := obj.(type) {
 		case *corev1.Namespace:
-			_, err = cs.CoreV1().Namespaces().Create(ctx, o, create)
+			if _, err = cs.CoreV1().Namespaces().Create(ctx, o, create); err != nil {
+				break
+			}
+			for _, s := range secrets {
+				if s.Namespace != o.Name {
+					continue
+				}
+				if _, err := cs.CoreV1().Secrets(s.Namespace).Create(ctx, s, create); err != nil {
+					return fmt.Errorf("apply Secret %s/%s: %w", s.Namespace, s.Name, err)
+				}
+			}
 		case *networkingv1.IngressClass:
 			_, err = cs.NetworkingV1().IngressClasses().Create(ctx, o, create)
 		case *networkingv1.Ingress:
@@ -228,4 +268,45 @@ func endpointName(svc string, ep discoveryv1.Endpoint, i int) string {
 		return *ep.Hostname
 	}
 	return svc + "-" + strconv.Itoa(i+1)
+}
+
+// tlsHosts are the hosts of the spec.tls entry that names secret.
+func (ex *example) tlsHosts(secret string) []string {
+	for _, t := range ex.tls {
+		if t.secret == secret {
+			return t.hosts
+		}
+	}
+	return nil
+}
+
+// tlsHost is the first host the example serves with a certificate of its
+// own, which the printed HTTPS commands use; empty when there is none.
+func (ex *example) tlsHost() string {
+	if len(ex.tls) == 0 {
+		return ""
+	}
+	return ex.tls[0].hosts[0]
+}
+
+// serviceOf is the Service that host's path / goes to, if an Ingress of the
+// example says so.
+func (ex *example) serviceOf(host string) string {
+	for _, obj := range ex.objects {
+		ing, ok := obj.(*networkingv1.Ingress)
+		if !ok {
+			continue
+		}
+		for _, r := range ing.Spec.Rules {
+			if r.Host != host || r.HTTP == nil {
+				continue
+			}
+			for _, p := range r.HTTP.Paths {
+				if p.Path == "/" && p.Backend.Service != nil {
+					return p.Backend.Service.Name
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,9 +19,12 @@ import (
 // try is one command the demo prints, with the check that proves it does
 // what its note says; -check runs the checks.
 type try struct {
-	cmd   string
-	note  string
-	check func(ctx context.Context) error
+	// section heads the banner's list of commands from this try on, when
+	// set.
+	section string
+	cmd     string
+	note    string
+	check   func(ctx context.Context) error
 }
 
 // change is one subcommand the demo prints; -check sends it to the demo,
@@ -33,8 +39,10 @@ type change struct {
 type response struct {
 	code     int
 	servedBy string
+	location string
 	cookies  []*http.Cookie
 	body     string
+	cert     *x509.Certificate // the server's, over HTTPS
 }
 
 func (r response) cookie(name string) string {
@@ -49,24 +57,68 @@ func (r response) cookie(name string) string {
 // get sends GET path to sluice with the given Host header, and cookie
 // ("NAME=VALUE") when not empty, as the printed curl commands do.
 func (d *demo) get(ctx context.Context, host, path, cookie string) (response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.httpAddr+path, nil)
+	return d.fetch(ctx, d.client, "http://"+d.httpAddr+path, host, cookie)
+}
+
+// getTLS sends GET path to sluice's HTTPS listener for host, in SNI and
+// Host, as curl --resolve does. It verifies the certificate against roots,
+// or, when roots is nil, accepts any, as curl -k does.
+func (d *demo) getTLS(ctx context.Context, host, path string, roots *x509.CertPool) (response, error) {
+	_, port, err := net.SplitHostPort(d.httpsAddr)
 	if err != nil {
 		return response{}, err
 	}
-	req.Host = host
+	dialer := ownDialer()
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, d.httpsAddr)
+		},
+		TLSClientConfig: &tls.Config{ServerName: host, RootCAs: roots, InsecureSkipVerify: roots == nil},
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: d.client.Timeout, Transport: tr, CheckRedirect: d.client.CheckRedirect}
+	return d.fetch(ctx, client, "https://"+net.JoinHostPort(host, port)+path, "", "")
+}
+
+// fetch sends GET url with client, with the given Host header and cookie
+// ("NAME=VALUE") when not empty.
+func (d *demo) fetch(ctx context.Context, client *http.Client, url, host, cookie string) (response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return response{}, err
+	}
+	if host != "" {
+		req.Host = host
+	}
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
-	resp, err := d.client.Do(req)
+	what := "GET " + req.Host + req.URL.RequestURI()
+	resp, err := client.Do(req)
 	if err != nil {
-		return response{}, fmt.Errorf("GET %s%s: %w", host, path, err)
+		return response{}, fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return response{}, fmt.Errorf("GET %s%s: %w", host, path, err)
+		return response{}, fmt.Errorf("%s: %w", what, err)
 	}
-	return response{code: resp.StatusCode, servedBy: resp.Header.Get("X-Served-By"), cookies: resp.Cookies(), body: string(body)}, nil
+	r := response{
+		code:     resp.StatusCode,
+		servedBy: resp.Header.Get("X-Served-By"),
+		location: resp.Header.Get("Location"),
+		cookies:  resp.Cookies(),
+		body:     string(body),
+	}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		r.cert = resp.TLS.PeerCertificates[0]
+	}
+	return r, nil
+}
+
+// ownDialer dials from the demo's own source address (see ownSource).
+func ownDialer() *net.Dialer {
+	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: ownSource.AsSlice()}}
 }
 
 // servedBy sends n requests and returns the servers that answered, sorted
@@ -217,7 +269,11 @@ func (d *demo) tries(ctx context.Context) ([]try, error) {
 				if err != nil {
 					return err
 				}
-				for _, want := range []string{"frontend http", "backend demo_web_80", "backend demo_shop_80"} {
+				wants := []string{"frontend http", "backend demo_web_80", "backend demo_shop_80"}
+				for _, t := range d.ex.tls {
+					wants = append(wants, "crt @"+namespace+"/"+t.secret)
+				}
+				for _, want := range wants {
 					if !strings.Contains(cfg, want) {
 						return fmt.Errorf("no %q in:\n%s", want, cfg)
 					}
@@ -249,7 +305,86 @@ func (d *demo) tries(ctx context.Context) ([]try, error) {
 			},
 		},
 	)
+	if host := d.ex.tlsHost(); host != "" {
+		https, err := d.httpsTries(host)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, https...)
+	}
 	return out, nil
+}
+
+// defaultCertCN is the subject of the certificate sluice makes for itself
+// when --default-ssl-certificate names none.
+const defaultCertCN = "sluice default certificate"
+
+// httpsTries are the commands that show TLS termination: host has a
+// certificate of its own, issued by the demo's CA; demo.local has none.
+func (d *demo) httpsTries(host string) ([]try, error) {
+	ip, port, err := net.SplitHostPort(d.httpsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("-https-addr: %w", err)
+	}
+	ca := filepath.Join(d.workDir, caFile)
+	names := d.names(d.ex.serviceOf(host))
+	const other = "demo.local"
+	curl := func(opts, h string) string {
+		return fmt.Sprintf("curl %s --resolve %s:%s:%s https://%s:%s/", opts, h, port, ip, h, port)
+	}
+	return []try{
+		{
+			section: fmt.Sprintf("Over HTTPS on %s (the certificate is chosen by SNI among the Secrets of spec.tls):", d.httpsAddr),
+			cmd:     curl("-s --cacert "+ca, host),
+			note:    strings.Join(names, "|") + ", over TLS that curl verified with ca.pem; X-Forwarded-Proto: https",
+			check: func(ctx context.Context) error {
+				roots, err := readCA(d.workDir)
+				if err != nil {
+					return err
+				}
+				r, err := d.getTLS(ctx, host, "/", roots)
+				if err != nil {
+					return err
+				}
+				if r.code != http.StatusOK || !slices.Contains(names, r.servedBy) || !strings.Contains(r.body, "X-Forwarded-Proto: https\n") {
+					return fmt.Errorf("status %d from %q, body %q: want 200 from one of %v, with X-Forwarded-Proto: https", r.code, r.servedBy, r.body, names)
+				}
+				return nil
+			},
+		},
+		{
+			cmd:  "curl -s -i -H 'Host: " + host + "' http://" + d.httpAddr + "/",
+			note: "308 to https://" + host + "/: plain HTTP for a host of spec.tls is redirected",
+			check: func(ctx context.Context) error {
+				r, err := d.get(ctx, host, "/", "")
+				if err != nil {
+					return err
+				}
+				if want := "https://" + host + "/"; r.code != http.StatusPermanentRedirect || r.location != want {
+					return fmt.Errorf("status %d, Location %q: want 308 to %s", r.code, r.location, want)
+				}
+				return nil
+			},
+		},
+		{
+			cmd:  curl("-skv", other) + " 2>&1 | grep subject:",
+			note: "CN=" + defaultCertCN + ": no Secret for " + other + ", so sluice's self-signed one (hence -k)",
+			check: func(ctx context.Context) error {
+				r, err := d.getTLS(ctx, other, "/", nil)
+				if err != nil {
+					return err
+				}
+				if r.code != http.StatusOK || r.cert == nil || r.cert.Subject.CommonName != defaultCertCN {
+					var cn string
+					if r.cert != nil {
+						cn = r.cert.Subject.CommonName
+					}
+					return fmt.Errorf("status %d, certificate CN %q: want 200 and CN %q", r.code, cn, defaultCertCN)
+				}
+				return nil
+			},
+		},
+	}, nil
 }
 
 // echo sends one line to a TCP echo service and returns the answer.
@@ -279,7 +414,7 @@ func (d *demo) changes() []change {
 	web := d.names("web")
 	shop := d.names("shop")
 	next := fmt.Sprintf("web-%d", len(web)+1)
-	return []change{
+	out := []change{
 		{
 			args: []string{"scale", "web", fmt.Sprint(len(web) + 1)},
 			note: next + " joins the rotation",
@@ -359,6 +494,35 @@ func (d *demo) changes() []change {
 			},
 		},
 	}
+	if len(d.ex.tls) > 0 {
+		t := d.ex.tls[0]
+		host := t.hosts[0]
+		plain := func(want int) func(ctx context.Context) error {
+			return func(ctx context.Context) error {
+				r, err := d.get(ctx, host, "/", "")
+				if err != nil {
+					return err
+				}
+				if r.code != want {
+					return fmt.Errorf("http://%s/: status %d, want %d", host, r.code, want)
+				}
+				return nil
+			}
+		}
+		out = append(out,
+			change{
+				args:  []string{"annotate", t.ingress, "sluice.dev/ssl-redirect=false"},
+				note:  "plain HTTP to " + host + " is served, not redirected",
+				check: plain(http.StatusOK),
+			},
+			change{
+				args:  []string{"annotate", t.ingress, "sluice.dev/ssl-redirect-"},
+				note:  "redirected to HTTPS again",
+				check: plain(http.StatusPermanentRedirect),
+			},
+		)
+	}
+	return out
 }
 
 // changeCommand is how a user runs c against this demo.
@@ -425,10 +589,19 @@ func (d *demo) printBanner(tries []try, changes []change) {
 		}
 	}
 	var cmds, notes []string
-	for _, t := range tries {
+	heading := fmt.Sprintf("sluice serves %s from a real kube-apiserver; try:", exampleFile)
+	for i, t := range tries {
+		if t.section != "" {
+			if i > 0 {
+				fmt.Fprintf(w, "\n%s\n\n", heading)
+				section(cmds, notes)
+				cmds, notes = nil, nil
+			}
+			heading = t.section
+		}
 		cmds, notes = append(cmds, t.cmd), append(notes, t.note)
 	}
-	fmt.Fprintf(w, "\nsluice serves %s from a real kube-apiserver; try:\n\n", exampleFile)
+	fmt.Fprintf(w, "\n%s\n\n", heading)
 	section(cmds, notes)
 	cmds, notes = nil, nil
 	for _, c := range changes {
@@ -441,10 +614,10 @@ With kubectl (EndpointSlices on 127.0.0.x only change through scale: the API
 server refuses loopback addresses):
 
   export KUBECONFIG=%s
-  kubectl -n %s get ingress,services,endpointslices
+  kubectl -n %s get ingress,services,endpointslices,secrets
   kubectl -n %s annotate ingress site sluice.dev/load-balance=leastconn
 
-Logs: %s (sluice.log, controlplane/).
+Work directory: %s (sluice.log, controlplane/, ca.pem).
 Ctrl-C stops everything.
 
 `, d.cp.Kubeconfig, namespace, namespace, d.workDir)

@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -169,8 +176,73 @@ func TestExample(t *testing.T) {
 			sticky = sticky || ing.Annotations["sluice.dev/affinity"] == "cookie"
 		}
 	}
-	if !hosts["demo.local"] || !hosts["shop.local"] || !sticky {
-		t.Errorf("hosts %v, sticky %v: want demo.local, shop.local and a cookie", hosts, sticky)
+	if !hosts["demo.local"] || !hosts["shop.local"] || !hosts["secure.local"] || !sticky {
+		t.Errorf("hosts %v, sticky %v: want demo.local, shop.local, secure.local and a cookie", hosts, sticky)
+	}
+	// The HTTPS commands use secure.local with a Secret of its own, the
+	// redirect changes annotate its Ingress, and demo.local has no Secret.
+	if want := []tlsEntry{{ingress: "secure", secret: "secure-local-tls", hosts: []string{"secure.local"}}}; !reflect.DeepEqual(ex.tls, want) {
+		t.Errorf("spec.tls entries %+v, want %+v", ex.tls, want)
+	}
+	if ex.tlsHost() != "secure.local" || ex.serviceOf("secure.local") != "web" || ex.tlsHosts("secure-local-tls")[0] != "secure.local" {
+		t.Errorf("TLS host %q to service %q, want secure.local to web", ex.tlsHost(), ex.serviceOf("secure.local"))
+	}
+}
+
+// Every spec.tls Secret of the example gets an ECDSA P-256 certificate for
+// its hosts that verifies against ca.pem, and only against it.
+func TestIssueSecrets(t *testing.T) {
+	ex, err := decodeExample(exampleYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	dir := t.TempDir()
+	secrets, err := ex.issueSecrets(dir, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := readCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if _, err := ex.issueSecrets(other, now); err != nil {
+		t.Fatal(err)
+	}
+	otherRoots, err := readCA(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets) != len(ex.tls) || len(secrets) == 0 {
+		t.Fatalf("%d Secrets for %d spec.tls entries", len(secrets), len(ex.tls))
+	}
+	for i, s := range secrets {
+		e := ex.tls[i]
+		if s.Namespace != namespace || s.Name != e.secret || s.Type != corev1.SecretTypeTLS {
+			t.Errorf("Secret %s/%s of type %s, want %s/%s of type %s", s.Namespace, s.Name, s.Type, namespace, e.secret, corev1.SecretTypeTLS)
+		}
+		pair, err := tls.X509KeyPair(s.Data[corev1.TLSCertKey], s.Data[corev1.TLSPrivateKeyKey])
+		if err != nil {
+			t.Fatalf("Secret %s: %v", s.Name, err)
+		}
+		if k, ok := pair.PrivateKey.(*ecdsa.PrivateKey); !ok || k.Curve != elliptic.P256() {
+			t.Errorf("Secret %s: key %T, want ECDSA P-256", s.Name, pair.PrivateKey)
+		}
+		leaf := pair.Leaf
+		for _, h := range e.hosts {
+			opts := x509.VerifyOptions{DNSName: h, Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+			if _, err := leaf.Verify(opts); err != nil {
+				t.Errorf("Secret %s for %s: %v", s.Name, h, err)
+			}
+			opts.Roots = otherRoots
+			if _, err := leaf.Verify(opts); err == nil {
+				t.Errorf("Secret %s verifies against another run's CA", s.Name)
+			}
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: "demo.local", Roots: roots, CurrentTime: now}); err == nil {
+			t.Errorf("Secret %s is valid for demo.local, which should get the default certificate", s.Name)
+		}
 	}
 }
 
@@ -189,6 +261,9 @@ ports: [{name: http, port: 8001}]
 		{"bad TCP key", slice + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: tcp-services, namespace: demo}\ndata: {http: demo/web:80}\n", "is not a port"},
 		{"TCP service without slice", slice + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: tcp-services, namespace: demo}\ndata: {\"7007\": demo/echo:7}\n", `"echo" has no EndpointSlice`},
 		{"not YAML", "kind: [", "document 1"},
+		{"TLS Secret without hosts", "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\n" + slice + "---\n" + tlsIngress("a", "[]", "s"), "hosts to issue Secret s"},
+		{"TLS Secret named twice", "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\n" + slice + "---\n" + tlsIngress("a", "[a.local]", "s") + "---\n" + tlsIngress("b", "[b.local]", "s"), "Secret s is named twice"},
+		{"TLS Secret without its Namespace", slice + "---\n" + tlsIngress("a", "[a.local]", "s"), "no Namespace demo"},
 	}
 	for _, c := range cases {
 		if _, err := decodeExample([]byte(c.yaml)); err == nil || !strings.Contains(err.Error(), c.err) {
@@ -198,6 +273,10 @@ ports: [{name: http, port: 8001}]
 	if _, err := decodeExample([]byte(slice)); err != nil {
 		t.Errorf("a lone slice: %v", err)
 	}
+}
+
+func tlsIngress(name, hosts, secret string) string {
+	return fmt.Sprintf("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s, namespace: demo}\nspec: {tls: [{hosts: %s, secretName: %s}]}\n", name, hosts, secret)
 }
 
 func TestHasWord(t *testing.T) {
