@@ -124,12 +124,39 @@ var annotations = []annotation{
 		s.pathRegex = b
 		return nil
 	}},
+	{name: "ssl-redirect", typ: "true|false", def: "true", nginx: true, parse: func(v string, s *ingressSettings) error {
+		b, err := parseBool(v)
+		if err != nil {
+			return err
+		}
+		s.noSSLRedirect = !b
+		return nil
+	}},
+}
+
+// annotationKeys are, index for index with annotations, the full keys, and
+// knownAnnotations the sluice.dev/ ones: made once, as every Ingress
+// parsed looks them up.
+var (
+	annotationKeys   = make([]struct{ sluice, nginx string }, len(annotations))
+	knownAnnotations = make(map[string]bool, len(annotations))
+)
+
+func init() {
+	for i, a := range annotations {
+		annotationKeys[i].sluice = annotationPrefix + a.name
+		annotationKeys[i].nginx = nginxPrefix + a.name
+		knownAnnotations[annotationPrefix+a.name] = true
+	}
 }
 
 // ingressSettings is what an Ingress's annotations ask for.
 type ingressSettings struct {
 	backend   backendSettings
 	pathRegex bool
+	// noSSLRedirect keeps the Ingress's TLS hosts out of the redirect to
+	// HTTPS (ssl-redirect: "false").
+	noSSLRedirect bool
 }
 
 // backendSettings are the annotations that shape a backend. It is
@@ -161,14 +188,12 @@ func defaultSettings() ingressSettings {
 // reported and replaced by the default; the rest still applies.
 func parseAnnotations(anns map[string]string, ref ObjectRef, events *eventLog) ingressSettings {
 	s := defaultSettings()
-	known := map[string]bool{}
 	var unusedCookie []string
-	for _, a := range annotations {
-		known[annotationPrefix+a.name] = true
-		key := annotationPrefix + a.name
+	for i, a := range annotations {
+		key := annotationKeys[i].sluice
 		v, ok := anns[key]
 		if !ok && a.nginx {
-			key = nginxPrefix + a.name
+			key = annotationKeys[i].nginx
 			v, ok = anns[key]
 		}
 		if !ok {
@@ -185,7 +210,7 @@ func parseAnnotations(anns map[string]string, ref ObjectRef, events *eventLog) i
 
 	var unknown []string
 	for k := range anns {
-		if strings.HasPrefix(k, annotationPrefix) && !known[k] {
+		if strings.HasPrefix(k, annotationPrefix) && !knownAnnotations[k] {
 			unknown = append(unknown, k)
 		}
 	}

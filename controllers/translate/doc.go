@@ -1,5 +1,5 @@
 // Package translate turns the Kubernetes objects a controller watches
-// (Ingresses, IngressClasses, Services, EndpointSlices, ConfigMaps) into a
+// (Ingresses, IngressClasses, Services, EndpointSlices, ConfigMaps, Secrets) into a
 // sluice routing configuration. It is a pure function: no client, no cache,
 // no clock. The same Snapshot always gives the same Result, byte for byte once
 // printed, so configurations can be diffed and golden-tested.
@@ -53,9 +53,52 @@
 // Server cookie values are a hash of the endpoint address, so they survive
 // any change to the other endpoints.
 //
+// # TLS
+//
+// With Options.HTTPSAddr set, the HTTP frontend has a second bind there,
+// with TLS, serving the same routes. Its certificates are the default
+// certificate, then those of the kubernetes.io/tls Secrets (tls.crt,
+// tls.key, in the Ingress's namespace) that spec.tls entries name, each
+// once, oldest Ingress first as for route conflicts. The dataplane presents
+// the certificate whose names match the client's SNI, the default one when
+// none does or the client sends no SNI.
+//
+// The default certificate is the Secret Options.DefaultCertificate
+// (--default-ssl-certificate) when it is usable, else
+// Options.FallbackCertificate, named FallbackCertificateName. No Event
+// reports a default Secret that is missing or invalid, as no object could
+// carry it; Result.Secrets lists it, so the controller can check it.
+// Without either, the oldest Ingress's certificate comes first; without
+// any certificate at all there is no HTTPS bind (nor redirect), which
+// again only the configuration shows. A spec.tls entry without secretName
+// asks for the default certificate.
+//
+// A Secret that is missing or not of type kubernetes.io/tls
+// (TLSSecretNotFound) or invalid (InvalidTLSSecret), and a host of the
+// entry its certificate does not cover (TLSHostMismatch), are reported on
+// the Ingress; those hosts get the default certificate. A certificate
+// covers its names (subject alternative names, else common name) exactly,
+// and a wildcard *.foo.com covers exactly one more label (bar.foo.com,
+// and the Ingress host *.foo.com). Each Secret is parsed once per content:
+// an unchanged Secret keeps its *config.Certificate, which the dataplane
+// recognises. Without Options.HTTPSAddr, spec.tls is ignored, with a
+// TLSDisabled warning.
+//
+// Plain HTTP requests for the hosts of spec.tls are redirected to HTTPS by
+// one rule, as ingress-nginx does, wildcards matched as in routes:
+//
+//	http-request redirect scheme https code 308 if !{ ssl_fc } { host HOSTS } !{ path_beg /.well-known/acme-challenge/ } || ...
+//
+// 308 keeps the method and body; ACME HTTP-01 challenges stay on plain
+// HTTP, for cert-manager. An Ingress keeps its TLS hosts out of the rule
+// with sluice.dev/ssl-redirect: "false" (or the nginx.ingress.kubernetes.io
+// one); a host listed by another Ingress that does not opt out is still
+// redirected, and a wildcard redirects every name it covers.
+//
 // # TCP services
 //
 // Each entry "PORT": "NAMESPACE/SERVICE:PORT" of the TCP services ConfigMap
 // is a mode tcp frontend tcp_PORT on Options.TCPBindAddress with the backend
-// tcp_PORT_NAMESPACE_SERVICE_PORT. The :PROXY suffixes are refused for now.
+// tcp_PORT_NAMESPACE_SERVICE_PORT. The :PROXY suffixes are refused for now,
+// and so are the HTTP and HTTPS ports.
 package translate

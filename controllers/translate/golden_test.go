@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,8 +26,15 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
 // goldenOptions are the flags every golden case runs with.
 var goldenOptions = Options{
 	HTTPAddr:             ":80",
+	HTTPSAddr:            ":443",
+	DefaultCertificate:   types.NamespacedName{Namespace: "sluice", Name: "default-cert"},
 	TCPServicesConfigMap: types.NamespacedName{Namespace: "sluice", Name: "tcp-services"},
 }
+
+// certificateAnnotation on a Secret of a manifest asks for a generated
+// certificate and key for its comma-separated names in tls.crt and
+// tls.key, so that no key is checked in.
+const certificateAnnotation = "test.sluice.dev/certificate-names"
 
 // loadManifests reads a multi-document YAML file of Kubernetes objects,
 // keeping the kinds the translation reads.
@@ -65,6 +73,8 @@ func loadManifests(t *testing.T, path string) []runtime.Object {
 			obj = &discoveryv1.EndpointSlice{}
 		case "ConfigMap":
 			obj = &corev1.ConfigMap{}
+		case "Secret":
+			obj = &corev1.Secret{}
 		default:
 			continue
 		}
@@ -73,6 +83,12 @@ func loadManifests(t *testing.T, path string) []runtime.Object {
 		}
 		if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && tm.Kind != "IngressClass" {
 			m.SetNamespace("default")
+		}
+		if s, ok := obj.(*corev1.Secret); ok {
+			if names, ok := s.Annotations[certificateAnnotation]; ok {
+				p := testCert(t, false, strings.Split(names, ",")...)
+				s.Data = map[string][]byte{corev1.TLSCertKey: p.crt, corev1.TLSPrivateKeyKey: p.key}
+			}
 		}
 		out = append(out, obj)
 	}
@@ -90,12 +106,17 @@ func TestGolden(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			s := snap(loadManifests(t, file)...)
 			before := deepCopySnapshot(s)
-			res := Translate(s, goldenOptions)
+			opts := goldenOptions
+			opts.FallbackCertificate = fallbackCert(t)
+			res := Translate(s, opts)
 			checkValid(t, res.Config)
 			if !reflect.DeepEqual(s, before) {
 				t.Error("Translate modified its input")
 			}
-			got := dump(res.Config) + "# events\n" + eventLines(res.Events)
+			print := func(res Result) string {
+				return dump(res.Config) + "# events\n" + eventLines(res.Events) + "# secrets\n" + fmt.Sprintln(res.Secrets)
+			}
+			got := print(res)
 
 			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
 			if *update {
@@ -115,8 +136,8 @@ func TestGolden(t *testing.T) {
 			// The same input gives the same output, whatever the order
 			// in which Go walks the snapshot's maps.
 			for i := 0; i < 20; i++ {
-				again := Translate(s, goldenOptions)
-				if d := dump(again.Config) + "# events\n" + eventLines(again.Events); d != got {
+				again := Translate(s, opts)
+				if d := print(again); d != got {
 					t.Fatalf("run %d differs:\n%s", i, diff(d, got))
 				}
 				if !reflect.DeepEqual(again, res) {
@@ -134,6 +155,7 @@ func deepCopySnapshot(s *Snapshot) *Snapshot {
 		Services:       map[types.NamespacedName]*corev1.Service{},
 		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
 		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 	}
 	for k, v := range s.Ingresses {
 		c.Ingresses[k] = v.DeepCopy()
@@ -149,6 +171,9 @@ func deepCopySnapshot(s *Snapshot) *Snapshot {
 	}
 	for k, v := range s.ConfigMaps {
 		c.ConfigMaps[k] = v.DeepCopy()
+	}
+	for k, v := range s.Secrets {
+		c.Secrets[k] = v.DeepCopy()
 	}
 	return c
 }

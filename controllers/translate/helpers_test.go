@@ -72,9 +72,10 @@ func defaultBackend(svc string, port any) ingOpt {
 	return func(i *networkingv1.Ingress) { b := backendRef(svc, port); i.Spec.DefaultBackend = &b }
 }
 
-func tls(hosts ...string) ingOpt {
+// withTLS adds a spec.tls entry; secret "" asks for the default certificate.
+func withTLS(secret string, hosts ...string) ingOpt {
 	return func(i *networkingv1.Ingress) {
-		i.Spec.TLS = append(i.Spec.TLS, networkingv1.IngressTLS{Hosts: hosts, SecretName: "cert"})
+		i.Spec.TLS = append(i.Spec.TLS, networkingv1.IngressTLS{Hosts: hosts, SecretName: secret})
 	}
 }
 
@@ -212,6 +213,7 @@ func snap(objs ...runtime.Object) *Snapshot {
 		Services:       map[types.NamespacedName]*corev1.Service{},
 		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
 		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 	}
 	classGiven := false
 	for _, o := range objs {
@@ -227,6 +229,8 @@ func snap(objs ...runtime.Object) *Snapshot {
 			s.EndpointSlices[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
 		case *corev1.ConfigMap:
 			s.ConfigMaps[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
+		case *corev1.Secret:
+			s.Secrets[types.NamespacedName{Namespace: o.Namespace, Name: o.Name}] = o
 		default:
 			panic(fmt.Sprintf("snap: %T", o))
 		}
@@ -249,12 +253,29 @@ func dump(c *config.Config) string {
 	for _, f := range c.Frontends {
 		fmt.Fprintf(&b, "frontend %s\n  mode %s\n", f.Name, modeName(f.Mode))
 		for _, bd := range f.Binds {
-			fmt.Fprintf(&b, "  bind %s\n", bd.Addr())
+			fmt.Fprintf(&b, "  bind %s", bd.Addr())
+			if bd.TLS != nil {
+				b.WriteString(" ssl")
+				for _, c := range bd.TLS.Certificates {
+					fmt.Fprintf(&b, " crt %s", c)
+				}
+				if bd.TLS.ALPN != nil {
+					fmt.Fprintf(&b, " UNEXPECTED %+v", bd.TLS)
+				}
+			}
+			b.WriteString("\n")
 		}
 		dumpOptions(&b, f.Options)
 		dumpTimeouts(&b, f.Timeouts)
-		if f.MaxConn != 0 || len(f.ACLs) > 0 || len(f.HTTPRequest) > 0 || len(f.HTTPResponse) > 0 {
+		if f.MaxConn != 0 || len(f.ACLs) > 0 || len(f.HTTPResponse) > 0 {
 			fmt.Fprintf(&b, "  UNEXPECTED %+v\n", f)
+		}
+		for _, r := range f.HTTPRequest {
+			if rd := r.Redirect; r.Action == config.ActionRedirect && rd != nil && rd.Kind == config.RedirectScheme && !rd.DropQuery {
+				fmt.Fprintf(&b, "  http-request redirect scheme %s code %d%s\n", rd.Value, rd.Code, dumpCond(r.Cond))
+			} else {
+				fmt.Fprintf(&b, "  UNEXPECTED %+v\n", r)
+			}
 		}
 		for _, u := range f.UseBackends {
 			fmt.Fprintf(&b, "  use_backend %s%s\n", u.Backend, dumpCond(u.Cond))
@@ -377,7 +398,10 @@ func dumpCond(c *config.Condition) string {
 				if a.IgnoreCase {
 					s += " -i"
 				}
-				s += " " + strings.Join(a.Values, " ") + " }"
+				for _, v := range a.Values {
+					s += " " + v
+				}
+				s += " }"
 			}
 			terms = append(terms, s)
 		}
@@ -396,13 +420,15 @@ func fetchName(f config.Fetch) string {
 		return "host"
 	case config.FetchPath:
 		return "path"
+	case config.FetchSSLFC:
+		return "ssl_fc"
 	}
 	return fmt.Sprintf("fetch%d", f)
 }
 
 func matchSuffix(m config.Match) string {
 	switch m {
-	case config.MatchStr:
+	case config.MatchStr, config.MatchBool:
 		return ""
 	case config.MatchBeg:
 		return "_beg"
@@ -435,6 +461,11 @@ func routeRequest(t *testing.T, fe *config.Frontend, hostHeader, path string) st
 }
 
 func evalCond(t *testing.T, c *config.Condition, host, path string) bool {
+	return evalCondTLS(t, c, host, path, false)
+}
+
+// evalCondTLS is evalCond for a request on a TLS connection (ssl_fc) or not.
+func evalCondTLS(t *testing.T, c *config.Condition, host, path string, tls bool) bool {
 	if c == nil {
 		return true
 	}
@@ -444,7 +475,7 @@ func evalCond(t *testing.T, c *config.Condition, host, path string) bool {
 			if term.Inline == nil {
 				t.Fatalf("named ACL %q: the translation only emits inline ACLs", term.Name)
 			}
-			if evalACL(t, term.Inline, host, path) == term.Negate {
+			if evalACL(t, term.Inline, host, path, tls) == term.Negate {
 				all = false
 				break
 			}
@@ -456,9 +487,14 @@ func evalCond(t *testing.T, c *config.Condition, host, path string) bool {
 	return c.Unless
 }
 
-func evalACL(t *testing.T, a *config.ACL, host, path string) bool {
+func evalACL(t *testing.T, a *config.ACL, host, path string, tls bool) bool {
 	var v string
 	switch a.Fetch {
+	case config.FetchSSLFC:
+		if a.Match != config.MatchBool || len(a.Values) > 0 {
+			t.Fatalf("ssl_fc with %v %v", a.Match, a.Values)
+		}
+		return tls
 	case config.FetchHost:
 		v = host
 	case config.FetchPath:

@@ -86,6 +86,7 @@ type parsedIngress struct {
 	set ingressSettings
 	// head are the events of the annotations and spec.tls, in order.
 	head []Event
+	tls  []parsedTLS
 	def  *parsedBackend // spec.defaultBackend
 	// paths are in the Ingress's own order; a rule whose host is invalid is
 	// one entry carrying its event.
@@ -117,10 +118,7 @@ func parseIngress(ing *networkingv1.Ingress) *parsedIngress {
 	ref := refOf("Ingress", ing)
 	var head eventLog
 	p := &parsedIngress{ref: ref, set: parseAnnotations(ing.Annotations, ref, &head)}
-	if len(ing.Spec.TLS) > 0 {
-		head.warn(ref, ReasonTLSNotSupported,
-			"spec.tls is not supported yet: its hosts are served over plain HTTP only")
-	}
+	p.tls = parseTLS(ing, ref, &head)
 	p.head = head.list
 	if db := ing.Spec.DefaultBackend; db != nil {
 		b := parseBackendRef(ref, "spec.defaultBackend", *db)
@@ -154,6 +152,9 @@ func parseIngress(ing *networkingv1.Ingress) *parsedIngress {
 func (t *translator) addIngress(ing *networkingv1.Ingress, p *parsedIngress) {
 	for _, e := range p.head {
 		t.events.add(e)
+	}
+	if p.tls != nil {
+		t.addTLS(p)
 	}
 	if p.def != nil {
 		t.addDefaultBackend(ing, p)

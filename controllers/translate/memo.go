@@ -43,9 +43,19 @@ func (tr *Translator) Translate(s *Snapshot) Result {
 	t.memo = m
 	t.routes = make([]*memoRoute, 0, len(m.routes))
 	t.backendList = make([]*memoBackend, 0, len(m.backends))
+	t.secretsSeen, t.tls.certs, t.tls.redirect = m.scratch.seen, m.scratch.certs, m.scratch.redirect
 	res := t.translate()
 	m.prune()
+	// Cleared, so as not to keep alive what they point to.
+	m.scratch.seen = clearSlice(t.secretsSeen)
+	m.scratch.certs = clearSlice(t.tls.certs)
+	m.scratch.redirect = clearSlice(t.tls.redirect)
 	return res
+}
+
+func clearSlice[E any](s []E) []E {
+	clear(s)
+	return s[:0]
 }
 
 // memo is what translations built that later ones may reuse. Every entry
@@ -60,6 +70,7 @@ type memo struct {
 	backends  map[string]*memoBackend
 	conds     map[routeKey]*memoRoute
 	guards    map[hostMatch]*memoCond
+	secrets   map[types.NamespacedName]*memoSecret
 
 	// order is the Ingresses of our class of translation orderGen, oldest
 	// first (see ourIngresses).
@@ -77,6 +88,26 @@ type memo struct {
 	routesGen uint64
 	sorted    []*memoBackend
 	sortedGen uint64
+
+	// What the last translation made of spec.tls (see tls.go), kept
+	// while it stays the same: Result.Secrets; the HTTPS bind's
+	// certificates, TLS settings and Config.Certificates; and the hosts
+	// of the redirect to HTTPS, each with an index in redirectSeen, the
+	// last translation that had it, and its rule.
+	secretList    []types.NamespacedName
+	certs         []namedCert
+	bindTLS       *config.BindTLS
+	certMap       map[string]*config.Certificate
+	redirectHosts map[hostMatch]int
+	redirectSeen  []uint64
+	redirect      *config.HTTPRequestRule
+	// scratch are the translator's lists that no result keeps, for the
+	// next translation to reuse.
+	scratch struct {
+		seen     []types.NamespacedName
+		certs    []*memoSecret
+		redirect []hostMatch
+	}
 }
 
 func newMemo() *memo {
@@ -86,6 +117,7 @@ func newMemo() *memo {
 		backends:  map[string]*memoBackend{},
 		conds:     map[routeKey]*memoRoute{},
 		guards:    map[hostMatch]*memoCond{},
+		secrets:   map[types.NamespacedName]*memoSecret{},
 	}
 }
 
@@ -150,6 +182,7 @@ func (m *memo) prune() {
 	pruneMap(m.backends, m.used[usedBackends], m.gen, func(e *memoBackend) uint64 { return e.gen })
 	pruneMap(m.conds, m.used[usedConds], m.gen, func(e *memoRoute) uint64 { return e.gen })
 	pruneMap(m.guards, m.used[usedGuards], m.gen, func(e *memoCond) uint64 { return e.gen })
+	pruneMap(m.secrets, m.used[usedSecrets], m.gen, func(e *memoSecret) uint64 { return e.gen })
 }
 
 // Entry kinds, for memo.used.
@@ -159,6 +192,7 @@ const (
 	usedBackends
 	usedConds
 	usedGuards
+	usedSecrets
 	entryKinds
 )
 

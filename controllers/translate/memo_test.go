@@ -3,8 +3,10 @@ package translate
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -15,6 +17,7 @@ import (
 // so that Ingresses collide on hosts and paths, share Services, name missing
 // ones and disagree on settings.
 type randomCluster struct {
+	t   testing.TB
 	r   *rand.Rand
 	age int
 }
@@ -24,6 +27,7 @@ var (
 	memoServices   = []string{"web", "api", "gone"}
 	memoHosts      = []string{"x.example", "y.example", "*.example", "", "bad_host"}
 	memoPaths      = []string{"/", "/api", "/api/v1", "/x"}
+	memoSecrets    = []string{"cert", "other", ""}
 )
 
 func (c *randomCluster) pick(list []string) string { return list[c.r.IntN(len(list))] }
@@ -49,7 +53,10 @@ func (c *randomCluster) newIngress() []ingOpt {
 	case 3:
 		opts = append(opts, defaultBackend(c.pick(memoServices), c.port()))
 	case 4:
-		opts = append(opts, tls("x.example"))
+		opts = append(opts, withTLS(c.pick(memoSecrets), c.pick(memoHosts), c.pick(memoHosts)))
+		if c.r.IntN(3) == 0 {
+			opts = append(opts, annotate("sluice.dev/ssl-redirect", "false"))
+		}
 	}
 	return opts
 }
@@ -65,7 +72,7 @@ func (c *randomCluster) port() any {
 func (c *randomCluster) step(s *Snapshot) string {
 	ns, svc := c.pick(memoNamespaces), c.pick(memoServices[:2])
 	key := types.NamespacedName{Namespace: ns, Name: svc}
-	switch c.r.IntN(10) {
+	switch c.r.IntN(11) {
 	case 0, 1, 2:
 		name := fmt.Sprintf("ing%d", c.r.IntN(5))
 		c.age++
@@ -110,6 +117,34 @@ func (c *randomCluster) step(s *Snapshot) string {
 		name := fmt.Sprintf("%s-%d", svc, c.r.IntN(2))
 		s.EndpointSlices[types.NamespacedName{Namespace: ns, Name: name}] = slice(ns, svc, name, []string{"http:8080"}, eps...)
 		return "slice " + ns + "/" + name
+	case 10:
+		// A Secret anew: valid for one name or another, the same content
+		// at a new resourceVersion, broken, of another type, or gone.
+		name := c.pick(memoSecrets[:2])
+		k := types.NamespacedName{Namespace: ns, Name: name}
+		old := s.Secrets[k]
+		var sec *corev1.Secret
+		switch c.r.IntN(6) {
+		case 0:
+			delete(s.Secrets, k)
+			return "delete secret " + k.String()
+		case 1:
+			sec = secret(ns, name, corev1.SecretTypeTLS, map[string][]byte{corev1.TLSCertKey: []byte("junk")})
+		case 2:
+			sec = tlsSecret(c.t, ns, name, "x.example")
+			sec.Type = corev1.SecretTypeOpaque
+		case 3:
+			if old == nil {
+				return "nothing"
+			}
+			sec = old.DeepCopy()
+		default:
+			sec = tlsSecret(c.t, ns, name, c.pick([]string{"x.example", "*.example"}))
+		}
+		c.age++
+		sec.ResourceVersion = fmt.Sprint(c.age)
+		s.Secrets[k] = sec
+		return "secret " + k.String()
 	case 8:
 		s.ConfigMaps[types.NamespacedName{Namespace: "a", Name: "tcp"}] = configMap("a", "tcp", "9000", ns+"/"+svc+":80", "9001", "a/gone:80")
 		return "tcp services"
@@ -131,6 +166,9 @@ func cloneSnapshot(s *Snapshot) *Snapshot {
 	for k, v := range s.ConfigMaps {
 		c.ConfigMaps[k] = v
 	}
+	for k, v := range s.Secrets {
+		c.Secrets[k] = v
+	}
 	clear(c.IngressClasses)
 	for k, v := range s.IngressClasses {
 		c.IngressClasses[k] = v
@@ -145,8 +183,12 @@ func cloneSnapshot(s *Snapshot) *Snapshot {
 func TestTranslatorEqualsTranslate(t *testing.T) {
 	opts := testOptions
 	opts.TCPServicesConfigMap = types.NamespacedName{Namespace: "a", Name: "tcp"}
+	opts.HTTPSAddr = ":8443"
+	opts.DefaultCertificate = types.NamespacedName{Namespace: "a", Name: "cert"}
+	opts.FallbackCertificate = fallbackCert(t)
+	tlsSteps, redirects := 0, 0
 	for seed := range uint64(20) {
-		c := &randomCluster{r: rand.New(rand.NewPCG(seed, 1))}
+		c := &randomCluster{t: t, r: rand.New(rand.NewPCG(seed, 1))}
 		s := snap()
 		for range 6 {
 			c.step(s)
@@ -171,12 +213,24 @@ func TestTranslatorEqualsTranslate(t *testing.T) {
 			if fmt.Sprint(got.Ingresses) != fmt.Sprint(want.Ingresses) {
 				t.Fatalf("seed %d, step %d (%s): Ingresses %v, want %v", seed, i, what, got.Ingresses, want.Ingresses)
 			}
+			if fmt.Sprint(got.Secrets) != fmt.Sprint(want.Secrets) {
+				t.Fatalf("seed %d, step %d (%s): Secrets %v, want %v", seed, i, what, got.Secrets, want.Secrets)
+			}
+			if !reflect.DeepEqual(got.Config.Certificates, want.Config.Certificates) {
+				t.Fatalf("seed %d, step %d (%s): certificates differ", seed, i, what)
+			}
+			tlsSteps += len(got.Config.Certificates) - 1
+			redirects += len(got.Config.Frontends[0].HTTPRequest)
 			reused += countShared(prev.Config, got.Config)
 			prev = got
 		}
 		if reused == 0 {
 			t.Errorf("seed %d: no backend was ever reused", seed)
 		}
+	}
+	// The sequences do exercise TLS.
+	if tlsSteps == 0 || redirects == 0 {
+		t.Errorf("%d Ingress certificates and %d redirects in all", tlsSteps, redirects)
 	}
 }
 

@@ -39,6 +39,9 @@ func (t *translator) tcpFrontends() []*config.Frontend {
 	}
 	ref := refOf("ConfigMap", cm)
 	httpBind, httpErr := parseHostPort(t.opts.HTTPAddr)
+	// The HTTPS port is kept even while there is no certificate to serve
+	// it with, so that a TCP service cannot take it and lose it later.
+	httpsBind, httpsErr := parseHostPort(t.opts.HTTPSAddr)
 
 	var services []tcpService
 	keys := make([]string, 0, len(cm.Data))
@@ -58,6 +61,10 @@ func (t *translator) tcpFrontends() []*config.Frontend {
 		}
 		if httpErr == nil && svc.port == httpBind.Port && overlap(httpBind.Host, t.opts.TCPBindAddress) {
 			t.events.warn(ref, ReasonPortConflict, "key %q: port %d is the HTTP port; entry ignored", k, svc.port)
+			continue
+		}
+		if httpsErr == nil && svc.port == httpsBind.Port && overlap(httpsBind.Host, t.opts.TCPBindAddress) {
+			t.events.warn(ref, ReasonPortConflict, "key %q: port %d is the HTTPS port; entry ignored", k, svc.port)
 			continue
 		}
 		services = append(services, svc)

@@ -30,6 +30,20 @@ type Options struct {
 	// HTTPAddr is where the HTTP frontend listens, "host:port"; an empty host
 	// means every address.
 	HTTPAddr string
+	// HTTPSAddr is where the HTTP frontend also listens with TLS, in the
+	// form of HTTPAddr; empty means no HTTPS listener, and spec.tls is
+	// then ignored (with a warning). The listener exists only while there
+	// is a certificate to present: see DefaultCertificate.
+	HTTPSAddr string
+	// DefaultCertificate is the kubernetes.io/tls Secret presented to
+	// clients whose SNI no Ingress certificate matches, and for the hosts
+	// of a spec.tls entry without secretName; the zero value means none.
+	DefaultCertificate types.NamespacedName
+	// FallbackCertificate takes the default certificate's place when
+	// DefaultCertificate is not set, missing or invalid: typically a
+	// self-signed one made at start-up. It must not be modified once
+	// given: like every certificate, it is compared by pointer.
+	FallbackCertificate *config.Certificate
 	// TCPBindAddress is the IP the TCP services listen on.
 	TCPBindAddress string
 	// TCPServicesConfigMap names the ingress-nginx style TCP services
@@ -53,8 +67,21 @@ func (o Options) withDefaults() Options {
 // Validate reports Options that Translate cannot turn into listeners. The
 // controller calls it once at start-up; Translate itself never fails.
 func (o Options) Validate() error {
-	if _, err := parseHostPort(o.HTTPAddr); err != nil {
+	http, err := parseHostPort(o.HTTPAddr)
+	if err != nil {
 		return fmt.Errorf("http address %q: %w", o.HTTPAddr, err)
+	}
+	if o.HTTPSAddr != "" {
+		https, err := parseHostPort(o.HTTPSAddr)
+		if err != nil {
+			return fmt.Errorf("https address %q: %w", o.HTTPSAddr, err)
+		}
+		if https.Port == http.Port && overlap(https.Host, http.Host) {
+			return fmt.Errorf("https address %q: takes the port of the http address %q", o.HTTPSAddr, o.HTTPAddr)
+		}
+	}
+	if k := o.DefaultCertificate; (k.Namespace == "") != (k.Name == "") {
+		return fmt.Errorf("default certificate %q: want NAMESPACE/NAME", k.String())
 	}
 	if o.TCPBindAddress != "" {
 		if _, err := netip.ParseAddr(o.TCPBindAddress); err != nil {
@@ -73,6 +100,9 @@ type Snapshot struct {
 	// of them, found through the label kubernetes.io/service-name.
 	EndpointSlices map[types.NamespacedName]*discoveryv1.EndpointSlice
 	ConfigMaps     map[types.NamespacedName]*corev1.ConfigMap
+	// Secrets need only hold the ones a translation looks at, listed in
+	// Result.Secrets; the others are never read.
+	Secrets map[types.NamespacedName]*corev1.Secret
 	// SlicesByService, when not nil, is EndpointSlices grouped by Service
 	// (the namespace and the label), each list sorted by name, as
 	// GroupSlices gives. A holder that keeps it up to date as slices come
@@ -139,6 +169,11 @@ type Result struct {
 	// Ingresses are the Ingresses of our class, sorted; the controller
 	// writes their status.
 	Ingresses []types.NamespacedName
+	// Secrets are the Secrets the translation looked at, sorted, whether
+	// they exist or not: those named by spec.tls of the Ingresses of our
+	// class, and Options.DefaultCertificate. None when Options.HTTPSAddr is
+	// empty. A change to any other Secret cannot change the result.
+	Secrets []types.NamespacedName
 
 	// sources are, index for index with Config.Backends, the Service port
 	// each was built from (nil for none), so RefreshEndpoints can find the
@@ -169,13 +204,14 @@ func (t *translator) translate() Result {
 	}
 
 	cfg := &config.Config{}
-	cfg.Frontends = append(cfg.Frontends, t.httpFrontend())
+	cfg.Frontends = append(cfg.Frontends, t.httpFrontend(cfg))
 	cfg.Frontends = append(cfg.Frontends, t.tcpFrontends()...)
 	var sources []*servicePort
 	cfg.Backends, sources = t.memo.sortedBackends(t.backendList)
 
 	res := Result{Config: cfg, Events: t.events.sorted(), sources: sources}
 	res.Ingresses = t.memo.ingressNames(ours, dropped)
+	res.Secrets = t.secretNames()
 	return res
 }
 
@@ -199,6 +235,11 @@ type translator struct {
 	// the order they were added.
 	backendList []*memoBackend
 
+	// tls is what spec.tls asked for (see tls.go).
+	tls tlsState
+	// secretsSeen are the Secrets looked at, each once: Result.Secrets.
+	secretsSeen []types.NamespacedName
+
 	// memo holds what earlier translations built (see Translator).
 	memo *memo
 }
@@ -218,8 +259,9 @@ func newTranslator(s *Snapshot, o Options) *translator {
 	return t
 }
 
-// httpFrontend is the single HTTP listener that every Ingress rule shares.
-func (t *translator) httpFrontend() *config.Frontend {
+// httpFrontend is the single HTTP listener that every Ingress rule shares,
+// with its HTTPS twin when there is one; cfg gets the certificates.
+func (t *translator) httpFrontend(cfg *config.Config) *config.Frontend {
 	fe := &config.Frontend{
 		Name:    HTTPFrontendName,
 		Mode:    config.ModeHTTP,
@@ -227,6 +269,13 @@ func (t *translator) httpFrontend() *config.Frontend {
 	}
 	if b, err := parseHostPort(t.opts.HTTPAddr); err == nil {
 		fe.Binds = []config.Bind{b}
+	}
+	if b, certs, ok := t.httpsBind(); ok {
+		fe.Binds = append(fe.Binds, b)
+		cfg.Certificates = certs
+		if r := t.redirectRule(); r != nil {
+			fe.HTTPRequest = []config.HTTPRequestRule{*r}
+		}
 	}
 	fe.DefaultBackend = t.defaultBackend
 	if fe.DefaultBackend == "" {

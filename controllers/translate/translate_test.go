@@ -495,7 +495,7 @@ func TestTranslate(t *testing.T) {
 			name: "what cannot be routed is reported and skipped",
 			objs: objs(
 				ing("default", "odd", 0,
-					tls("foo.com"),
+					withTLS("cert", "foo.com"),
 					rule("registry.<your domain>", prefix("/", "web", 80)),
 					rule("10.1.2.3", prefix("/", "web", 80)),
 					rule("foo.com",
@@ -522,7 +522,7 @@ func TestTranslate(t *testing.T) {
 				  server 10.0.0.1:8080 10.0.0.1:8080
 				` + http404,
 			events: `
-				Ingress default/odd Warning TLSNotSupported: spec.tls is not supported yet: its hosts are served over plain HTTP only
+				Ingress default/odd Warning TLSDisabled: spec.tls is ignored: sluice has no HTTPS listener, so its hosts are served over plain HTTP only
 				Ingress default/odd Warning InvalidHost: spec.rules[0].host "registry.<your domain>": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'); rule ignored
 				Ingress default/odd Warning InvalidHost: spec.rules[1].host "10.1.2.3": must be a DNS name, not an IP address; rule ignored
 				Ingress default/odd Warning InvalidBackend: spec.rules[2].http.paths[0]: resource backends (StorageBucket static-assets) are not supported; ignored

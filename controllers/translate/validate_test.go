@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 
 	"sluice.dev/sluice/config"
@@ -18,6 +19,9 @@ func validate(t *testing.T, c *config.Config) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("invalid config: %v\n%s", err, c)
 	}
+	// In-memory certificates are not part of the file syntax: they are
+	// compared as file names.
+	c = certsAsFiles(c)
 	var buf bytes.Buffer
 	if err := config.Print(&buf, c); err != nil {
 		t.Fatal(err)
@@ -68,6 +72,37 @@ func forConfigPackage(c *config.Config) *config.Config {
 	return &cp
 }
 
+// certsAsFiles returns c, or when it has in-memory certificates, a copy in
+// which each crt @NAME is the file memory/NAME instead.
+func certsAsFiles(c *config.Config) *config.Config {
+	if c.Certificates == nil {
+		return c
+	}
+	cp := *c
+	cp.Certificates = nil
+	cp.Frontends = nil
+	for _, f := range c.Frontends {
+		fc := *f
+		fc.Binds = slices.Clone(f.Binds)
+		for i, b := range fc.Binds {
+			if b.TLS == nil {
+				continue
+			}
+			tc := *b.TLS
+			tc.Certificates = nil
+			for _, crt := range b.TLS.Certificates {
+				if name, ok := config.CertRef(crt); ok {
+					crt = "memory/" + name
+				}
+				tc.Certificates = append(tc.Certificates, crt)
+			}
+			fc.Binds[i].TLS = &tc
+		}
+		cp.Frontends = append(cp.Frontends, &fc)
+	}
+	return &cp
+}
+
 // clearPos zeroes the positions the parser records, which a translated
 // config does not have.
 func clearPos(c *config.Config) {
@@ -80,6 +115,10 @@ func clearPos(c *config.Config) {
 		for i := range f.UseBackends {
 			f.UseBackends[i].Pos = config.Pos{}
 			clearCondPos(f.UseBackends[i].Cond)
+		}
+		for i := range f.HTTPRequest {
+			f.HTTPRequest[i].Pos = config.Pos{}
+			clearCondPos(f.HTTPRequest[i].Cond)
 		}
 	}
 	for _, b := range c.Backends {
