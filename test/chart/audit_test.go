@@ -3,13 +3,16 @@ package chart
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
 )
 
 // auditEvent is the part of an audit.k8s.io/v1 Event the tests read.
@@ -113,16 +116,11 @@ func checkLeastPrivilege(t *testing.T, s scenario, sa string, events []auditEven
 			t.Errorf("the controller was refused: %s", e)
 		}
 	}
-	cluster, releaseRules, watched := s.expectedRBAC()
 	var grants []grant
-	for _, r := range cluster {
-		grants = append(grants, grant{"ClusterRole " + s.fullname, "", r})
-	}
-	for _, r := range releaseRules {
-		grants = append(grants, grant{"Role " + s.namespace + "/" + s.fullname, s.namespace, r})
-	}
-	for _, r := range watched {
-		grants = append(grants, grant{"Role " + s.watch + "/" + s.fullname + "-watch", s.watch, r})
+	for _, role := range s.expectedRBAC() {
+		for _, r := range role.rules {
+			grants = append(grants, grant{role.String(), role.namespace, r})
+		}
 	}
 	for _, g := range grants {
 		for _, group := range g.rule.APIGroups {
@@ -135,7 +133,40 @@ func checkLeastPrivilege(t *testing.T, s scenario, sa string, events []auditEven
 			}
 		}
 	}
+	checkSecretsTLSOnly(t, events)
 	t.Logf("requests of %s (audit log):\n%s", sa, summarize(events))
+}
+
+// checkSecretsTLSOnly: RBAC cannot narrow list and watch on Secrets to
+// those of type kubernetes.io/tls, so the controller must narrow its own
+// requests: every one of them on Secrets selects that type (the informer's
+// alone, or with a name).
+func checkSecretsTLSOnly(t *testing.T, events []auditEvent) {
+	t.Helper()
+	n := 0
+	for _, e := range events {
+		if e.ObjectRef == nil || e.ObjectRef.APIGroup != "" || e.resource() != "secrets" {
+			continue
+		}
+		n++
+		u, err := url.Parse(e.RequestURI)
+		if err != nil {
+			t.Errorf("audit log: request URI %q: %v", e.RequestURI, err)
+			continue
+		}
+		raw := u.Query().Get("fieldSelector")
+		sel, err := fields.ParseSelector(raw)
+		if err != nil {
+			t.Errorf("audit log: field selector %q: %v", raw, err)
+			continue
+		}
+		if v, ok := sel.RequiresExactMatch("type"); !ok || v != string(corev1.SecretTypeTLS) {
+			t.Errorf("the controller asked for Secrets with field selector %q, which does not require type=kubernetes.io/tls: %s", raw, e)
+		}
+	}
+	if n == 0 {
+		t.Error("the controller made no request on Secrets")
+	}
 }
 
 func used(events []auditEvent, g grant, group, resource, verb string) bool {

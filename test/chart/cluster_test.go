@@ -175,6 +175,9 @@ func install(t testing.TB, k *kube, s scenario) *release {
 	if s.watch != "" {
 		k.namespace(t, s.watch)
 	}
+	if ns := s.certNamespace(); ns != "" {
+		k.namespace(t, ns)
+	}
 	if len(s.apiVersions) > 0 {
 		k.serviceMonitorCRD(t)
 	}

@@ -24,8 +24,8 @@ import (
 
 // TestControllerClusterWide installs the chart with its default values and
 // runs the controller with the Deployment's flags as the chart's
-// ServiceAccount: it syncs, serves an Ingress, writes its status, takes the
-// Lease, records and repeats Events, picks up TCP services added by an
+// ServiceAccount: it syncs, serves an Ingress over HTTP and one over HTTPS
+// with its TLS Secret's certificate, writes status, takes the Lease, records and repeats Events, picks up TCP services added by an
 // upgrade without a restart, and is refused what the chart does not grant.
 // The audit log then shows that it used every permission granted, and was
 // refused none.
@@ -40,11 +40,17 @@ func TestControllerClusterWide(t *testing.T) {
 	k.ingress(t, app, "web", s.class, "shop.example", "web")
 	// A missing backend Service: a warning Event about this Ingress.
 	k.ingress(t, app, "broken", s.class, "broken.example", "ghost")
+	// HTTPS with the certificate of a TLS Secret, which the Secrets
+	// informer brings.
+	ca := newCertAuthority(t)
+	k.tlsSecret(t, ca, app, "secure-tls", "secure.shop.example")
+	k.tlsIngress(t, app, "secure", s.class, "secure.shop.example", "web", "secure-tls")
 
 	p := startController(t, k, s, r)
 	sa := get[*appsv1.Deployment](t, r, "Deployment", s.fullname).Spec.Template.Spec.ServiceAccountName
 
 	p.waitServes(t, "shop.example", "web\n")
+	p.waitServesTLS(t, ca, "secure.shop.example", "web\n")
 	p.waitStatus(t, k, s, app, "web")
 	p.waitLease(t, k, s)
 
@@ -79,10 +85,10 @@ func TestControllerClusterWide(t *testing.T) {
 
 	// What the chart does not grant is refused.
 	probe := k.probeClient(t, s, sa)
-	_, err = probe.CoreV1().Secrets(app).Get(ctx, "tls", metav1.GetOptions{})
-	forbidden(t, "get a Secret", err)
-	_, err = probe.CoreV1().Secrets(s.namespace).List(ctx, metav1.ListOptions{})
-	forbidden(t, "list Secrets in the release namespace", err)
+	_, err = probe.CoreV1().Secrets(app).Get(ctx, "secure-tls", metav1.GetOptions{})
+	forbidden(t, "get a Secret (only list and watch are granted)", err)
+	_, err = probe.CoreV1().Secrets(app).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+	forbidden(t, "create a Secret", err)
 	_, err = probe.CoreV1().ConfigMaps(s.namespace).Get(ctx, s.fullname+"-tcp", metav1.GetOptions{})
 	forbidden(t, "get the TCP ConfigMap (only list and watch are granted)", err)
 	_, err = probe.CoreV1().ConfigMaps(app).List(ctx, metav1.ListOptions{})
@@ -113,10 +119,11 @@ func TestControllerClusterWide(t *testing.T) {
 }
 
 // TestControllerWatchNamespace runs the controller of a release that
-// watches one namespace: it serves that namespace's Ingresses and not
-// another's, records Events in the watched namespace and (for the TCP
-// services ConfigMap) in the release namespace, and cannot read outside
-// them.
+// watches one namespace and has its default certificate in another: it
+// serves the watched namespace's Ingresses (over HTTPS too) and not
+// another's, presents the default certificate to other hosts, records
+// Events in the watched namespace and (for the TCP services ConfigMap) in
+// the release namespace, and cannot read outside them.
 //
 // It runs the controller as against an API server that does not stream
 // initial lists (WatchList is off by default in Kubernetes 1.30, 1.31 and
@@ -134,6 +141,13 @@ func TestControllerWatchNamespace(t *testing.T) {
 	k.ingress(t, apps, "broken", s.class, "broken.team.example", "ghost")
 	k.service(t, other, "web", 80, "http", httpBackend(t, "stray", "127.0.0.5"))
 	k.ingress(t, other, "stray", s.class, "stray.example", "web")
+	// TLS Secrets: an Ingress's in the watched namespace, and the default
+	// certificate in a namespace of its own.
+	ca := newCertAuthority(t)
+	certs := s.certNamespace()
+	k.tlsSecret(t, ca, certs, "wildcard", "*.team.example")
+	k.tlsSecret(t, ca, apps, "secure-tls", "secure.team.example")
+	k.tlsIngress(t, apps, "secure", s.class, "secure.team.example", "web", "secure-tls")
 	// A TCP service whose Service is missing: a warning Event about the
 	// ConfigMap, in the release namespace.
 	_, listen := splitHostPort(t, support.FreeAddr(t))
@@ -150,6 +164,8 @@ func TestControllerWatchNamespace(t *testing.T) {
 	sa := get[*appsv1.Deployment](t, r, "Deployment", s.fullname).Spec.Template.Spec.ServiceAccountName
 
 	p.waitServes(t, "team.example", "team-web\n")
+	p.waitServesTLS(t, ca, "secure.team.example", "team-web\n")
+	p.waitPresents(t, "other.team.example", "*.team.example")
 	if code, body, err := p.get("stray.example", "/"); err != nil || code != 404 {
 		t.Errorf("an Ingress outside the watched namespace: %d %q %v, want 404", code, body, err)
 	}
@@ -163,10 +179,14 @@ func TestControllerWatchNamespace(t *testing.T) {
 	k.waitSeries(t, configMapEvent)
 
 	probe := k.probeClient(t, s, sa)
-	for _, ns := range []string{apps, other, s.namespace} {
+	for _, ns := range []string{other, s.namespace, ""} {
 		_, err := probe.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
-		forbidden(t, "list Secrets in "+ns, err)
+		forbidden(t, fmt.Sprintf("list Secrets in %q", ns), err)
 	}
+	_, err = probe.CoreV1().Secrets(certs).Get(ctx, "wildcard", metav1.GetOptions{})
+	forbidden(t, "get the default certificate's Secret (only list and watch are granted)", err)
+	_, err = probe.CoreV1().ConfigMaps(certs).List(ctx, metav1.ListOptions{})
+	forbidden(t, "list ConfigMaps in the default certificate's namespace", err)
 	_, err = probe.NetworkingV1().Ingresses(other).List(ctx, metav1.ListOptions{})
 	forbidden(t, "list Ingresses outside the watched namespace", err)
 	_, err = probe.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
@@ -184,7 +204,8 @@ func TestControllerWatchNamespace(t *testing.T) {
 
 // TestControllerFixedStatus runs a release without leader election and
 // with a fixed status address: the chart leaves out the Lease and published
-// Service permissions, and the controller does without them.
+// Service permissions, and the controller does without them. Its
+// controller.defaultSSLCertificate is presented to hosts without one.
 func TestControllerFixedStatus(t *testing.T) {
 	k := cluster(t)
 	s := scenarioNamed("fixed-status")
@@ -200,10 +221,14 @@ func TestControllerFixedStatus(t *testing.T) {
 	k.service(t, app, "web", 80, "http", httpBackend(t, "fixed-web", "127.0.0.6"))
 	k.ingress(t, app, "web", s.class, "fixed.example", "web")
 	k.ingress(t, app, "broken", s.class, "broken.fixed.example", "ghost")
+	ca := newCertAuthority(t)
+	certNS, certName, _ := strings.Cut(s.defaultCert, "/")
+	k.tlsSecret(t, ca, certNS, certName, "*.fixed.example")
 
 	p := startController(t, k, s, r)
 	sa := get[*appsv1.Deployment](t, r, "Deployment", s.fullname).Spec.Template.Spec.ServiceAccountName
 	p.waitServes(t, "fixed.example", "fixed-web\n")
+	p.waitPresents(t, "fixed.example", "*.fixed.example")
 	waitFor(t, 20*time.Second, "the fixed status address", func() bool {
 		ing, err := k.cs.NetworkingV1().Ingresses(app).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && len(ing.Status.LoadBalancer.Ingress) == 1 && ing.Status.LoadBalancer.Ingress[0].IP == "203.0.113.10"
@@ -386,8 +411,14 @@ func (k *kube) serviceAt(t *testing.T, ns, name string, port int32, portName, ip
 // ingress creates an Ingress of class routing host to service port 80.
 func (k *kube) ingress(t *testing.T, ns, name, class, host, service string) {
 	t.Helper()
+	if _, err := k.cs.NetworkingV1().Ingresses(ns).Create(context.Background(), ingressObject(ns, name, class, host, service), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ingressObject(ns, name, class, host, service string) *networkingv1.Ingress {
 	pt := networkingv1.PathTypePrefix
-	ing := &networkingv1.Ingress{
+	return &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: networkingv1.IngressSpec{
 			IngressClassName: &class,
@@ -397,8 +428,5 @@ func (k *kube) ingress(t *testing.T, ns, name, class, host, service string) {
 				}}},
 			}}}},
 		},
-	}
-	if _, err := k.cs.NetworkingV1().Ingresses(ns).Create(context.Background(), ing, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -26,9 +26,10 @@ type controllerProc struct {
 	out     *support.SyncBuffer
 	done    chan struct{}
 	exitErr error
-	// httpAddr serves Ingress traffic; admin /metrics, /healthz, /readyz.
-	httpAddr, admin string
-	podName         string
+	// httpAddr and httpsAddr serve Ingress traffic; admin /metrics,
+	// /healthz, /readyz.
+	httpAddr, httpsAddr, admin string
+	podName                    string
 	// args is the whole command line, for messages.
 	args []string
 }
@@ -54,14 +55,14 @@ func startController(t testing.TB, k *kube, s scenario, r *release, extraEnv ...
 
 	p := &controllerProc{
 		t: t, out: &support.SyncBuffer{}, done: make(chan struct{}),
-		httpAddr: support.FreeAddr(t), admin: support.FreeAddr(t),
+		httpAddr: support.FreeAddr(t), httpsAddr: support.FreeAddr(t), admin: support.FreeAddr(t),
 		podName: d.Name + "-5d8f7c9b4-x2m7q",
 	}
 	p.args = append([]string{}, c.Args...)
 	p.args = append(p.args,
 		"--kubeconfig="+kubeconfig,
 		"--http-addr="+p.httpAddr,
-		"--https-addr="+support.FreeAddr(t),
+		"--https-addr="+p.httpsAddr,
 		"--metrics-addr="+p.admin,
 		"--tcp-bind-address=127.0.0.1",
 	)

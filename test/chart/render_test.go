@@ -115,6 +115,11 @@ func TestValuesRejected(t *testing.T) {
 		{"both status sources", "controller:\n  publishStatusAddress: 192.0.2.1\n", "exclusive"},
 		{"both PDB bounds", "controller:\n  podDisruptionBudget:\n    minAvailable: 1\n", "only one of maxUnavailable and minAvailable"},
 		{"flag the chart sets", "controller:\n  extraArgs:\n    watch-namespace: x\n", "--watch-namespace is set by the chart"},
+		{"default certificate flag in extraArgs", "controller:\n  extraArgs:\n    default-ssl-certificate: ns/tls\n", "--default-ssl-certificate is set by the chart"},
+		{"default certificate without namespace", "controller:\n  defaultSSLCertificate: wildcard\n", "/controller/defaultSSLCertificate"},
+		{"default certificate with a bad namespace", "controller:\n  defaultSSLCertificate: Certs/wildcard\n", "/controller/defaultSSLCertificate"},
+		{"default certificate with a path", "controller:\n  defaultSSLCertificate: certs/a/b\n", "/controller/defaultSSLCertificate"},
+		{"default certificate not a string", "controller:\n  defaultSSLCertificate: true\n", "/controller/defaultSSLCertificate"},
 		{"no port at all", "controller:\n  service:\n    enableHttp: false\n    enableHttps: false\n", "exposes no port"},
 		{"bad watch namespace", "controller:\n  watchNamespace: Team_A\n", "/controller/watchNamespace"},
 		{"bad image digest", "image:\n  digest: latest\n", "/image/digest"},
@@ -133,6 +138,50 @@ func TestValuesRejected(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("helm %s, %s: error does not mention %q:\n%v", h.version, c.name, c.want, err)
 			}
+		}
+	}
+}
+
+// TestDefaultCertificate renders controller.defaultSSLCertificate against
+// each place its Secret can be: the flag is passed as given, and Secrets
+// are readable where the controller's informer looks for it, without a
+// Role more than needed.
+func TestDefaultCertificate(t *testing.T) {
+	cases := []struct {
+		name, watch, cert string
+		// certRole is the namespace of the extra Role, "" for none.
+		certRole string
+	}{
+		{"cluster-wide", "", "certs/wildcard", ""},
+		{"in the watched namespace", "apps", "apps/wildcard", ""},
+		{"in the release namespace", "apps", "ingress/wildcard", "ingress"},
+		{"in a third namespace", "apps", "certs/wildcard", "certs"},
+		{"none with watchNamespace", "apps", "", ""},
+	}
+	for _, h := range helms {
+		for _, c := range cases {
+			t.Run(h.major()+"/"+c.name, func(t *testing.T) {
+				s := scenario{
+					name: c.name, release: "sluice", namespace: "ingress", fullname: "sluice", class: "sluice",
+					watch: c.watch, defaultCert: c.cert, publishService: true, leaderElect: true,
+					values: fmt.Sprintf("controller:\n  watchNamespace: %q\n  defaultSSLCertificate: %q\n", c.watch, c.cert),
+				}
+				r := h.render(t, s.renderOpts())
+				checkCommon(t, s, r)
+				var got []string
+				for _, k := range r.keys() {
+					if strings.HasSuffix(k, "-default-certificate") {
+						got = append(got, k)
+					}
+				}
+				var want []string
+				if c.certRole != "" {
+					want = []string{"Role/" + c.certRole + "/sluice-default-certificate", "RoleBinding/" + c.certRole + "/sluice-default-certificate"}
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("default certificate roles %v, want %v", got, want)
+				}
+			})
 		}
 	}
 }
@@ -284,6 +333,11 @@ func checkCommon(t *testing.T, s scenario, r *release) {
 	if s.watch != "" {
 		want["watch-namespace"] = s.watch
 	}
+	if s.defaultCert != "" {
+		want["default-ssl-certificate"] = s.defaultCert
+	} else if v, ok := flags["default-ssl-certificate"]; ok {
+		t.Errorf("--default-ssl-certificate=%q without controller.defaultSSLCertificate", v)
+	}
 	for k, v := range want {
 		if flags[k] != v {
 			t.Errorf("--%s=%q, want %q (args %q)", k, flags[k], v, c.Args)
@@ -383,7 +437,9 @@ func checkCommon(t *testing.T, s scenario, r *release) {
 	}
 
 	// Every object is labelled as the release's and lives in the release
-	// namespace, bar cluster-scoped ones and the watched namespace's Role.
+	// namespace, bar cluster-scoped ones and the Roles (and bindings) of
+	// the watched and default certificate namespaces.
+	roles := s.expectedRBAC()
 	for k, obj := range r.objs {
 		m, err := meta.Accessor(obj)
 		if err != nil {
@@ -397,9 +453,9 @@ func checkCommon(t *testing.T, s scenario, r *release) {
 			if k.namespace != "" {
 				t.Errorf("%s has a namespace", k)
 			}
-		case s.watch != "" && (k.kind == "Role" || k.kind == "RoleBinding") && strings.HasSuffix(k.name, "-watch"):
-			if k.namespace != s.watch {
-				t.Errorf("%s not in the watched namespace %s", k, s.watch)
+		case k.kind == "Role" || k.kind == "RoleBinding":
+			if !slices.ContainsFunc(roles, func(e expectedRole) bool { return e.kind == "Role" && e.namespace == k.namespace && e.name == k.name }) {
+				t.Errorf("%s is none of the expected Roles %v", k, roles)
 			}
 		case k.namespace != s.namespace:
 			t.Errorf("%s not in the release namespace %s", k, s.namespace)
@@ -412,48 +468,36 @@ func checkCommon(t *testing.T, s scenario, r *release) {
 // to the pod's ServiceAccount.
 func checkRBAC(t *testing.T, s scenario, r *release, sa string) {
 	t.Helper()
-	wantCluster, wantRelease, wantWatched := s.expectedRBAC()
-	cr := getIn[*rbacv1.ClusterRole](t, r, "ClusterRole", "", s.fullname)
-	if !equality.Semantic.DeepEqual(cr.Rules, wantCluster) {
-		t.Errorf("ClusterRole rules:\n got %s\nwant %s", rulesString(cr.Rules), rulesString(wantCluster))
-	}
-	role := get[*rbacv1.Role](t, r, "Role", s.fullname)
-	if !equality.Semantic.DeepEqual(role.Rules, wantRelease) {
-		t.Errorf("Role %s/%s rules:\n got %s\nwant %s", role.Namespace, role.Name, rulesString(role.Rules), rulesString(wantRelease))
-	}
-	bindings := []struct {
-		kind, ns, name, roleKind string
-	}{{"ClusterRoleBinding", "", s.fullname, "ClusterRole"}, {"RoleBinding", s.namespace, s.fullname, "Role"}}
-	if s.watch != "" {
-		w := getIn[*rbacv1.Role](t, r, "Role", s.watch, s.fullname+"-watch")
-		if !equality.Semantic.DeepEqual(w.Rules, wantWatched) {
-			t.Errorf("Role %s/%s rules:\n got %s\nwant %s", w.Namespace, w.Name, rulesString(w.Rules), rulesString(wantWatched))
-		}
-		bindings = append(bindings, struct{ kind, ns, name, roleKind string }{"RoleBinding", s.watch, s.fullname + "-watch", "Role"})
-	}
-	if n := r.countKind("Role") + r.countKind("ClusterRole"); n != len(bindings) {
-		t.Errorf("%d roles rendered, want %d", n, len(bindings))
-	}
-	if n := r.countKind("RoleBinding") + r.countKind("ClusterRoleBinding"); n != len(bindings) {
-		t.Errorf("%d bindings rendered, want %d", n, len(bindings))
-	}
-	for _, b := range bindings {
+	roles := s.expectedRBAC()
+	for _, want := range roles {
+		var rules []rbacv1.PolicyRule
 		var ref rbacv1.RoleRef
 		var subjects []rbacv1.Subject
-		if b.kind == "ClusterRoleBinding" {
-			crb := getIn[*rbacv1.ClusterRoleBinding](t, r, b.kind, "", b.name)
+		if want.kind == "ClusterRole" {
+			rules = getIn[*rbacv1.ClusterRole](t, r, want.kind, "", want.name).Rules
+			crb := getIn[*rbacv1.ClusterRoleBinding](t, r, "ClusterRoleBinding", "", want.name)
 			ref, subjects = crb.RoleRef, crb.Subjects
 		} else {
-			rb := getIn[*rbacv1.RoleBinding](t, r, b.kind, b.ns, b.name)
+			rules = getIn[*rbacv1.Role](t, r, want.kind, want.namespace, want.name).Rules
+			rb := getIn[*rbacv1.RoleBinding](t, r, "RoleBinding", want.namespace, want.name)
 			ref, subjects = rb.RoleRef, rb.Subjects
 		}
-		if ref.Kind != b.roleKind || ref.Name != b.name {
-			t.Errorf("%s %s binds %s %s", b.kind, b.name, ref.Kind, ref.Name)
+		if !equality.Semantic.DeepEqual(rules, want.rules) {
+			t.Errorf("%s rules:\n got %s\nwant %s", want, rulesString(rules), rulesString(want.rules))
 		}
-		want := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: s.namespace}}
-		if !reflect.DeepEqual(subjects, want) {
-			t.Errorf("%s %s subjects %+v, want %+v", b.kind, b.name, subjects, want)
+		if ref.Kind != want.kind || ref.Name != want.name {
+			t.Errorf("the binding of %s binds %s %s", want, ref.Kind, ref.Name)
 		}
+		wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: s.namespace}}
+		if !reflect.DeepEqual(subjects, wantSubjects) {
+			t.Errorf("the binding of %s: subjects %+v, want %+v", want, subjects, wantSubjects)
+		}
+	}
+	if n := r.countKind("Role") + r.countKind("ClusterRole"); n != len(roles) {
+		t.Errorf("%d roles rendered, want %d (%v)", n, len(roles), roles)
+	}
+	if n := r.countKind("RoleBinding") + r.countKind("ClusterRoleBinding"); n != len(roles) {
+		t.Errorf("%d bindings rendered, want %d", n, len(roles))
 	}
 }
 
@@ -567,6 +611,12 @@ func checkWatchNamespace(t *testing.T, s scenario, r *release) {
 		if !slices.Equal(rule.Resources, []string{"ingressclasses"}) {
 			t.Errorf("ClusterRole grants %v with watchNamespace set", rule.Resources)
 		}
+	}
+	// The default certificate is in a third namespace: Secrets there, and
+	// nothing else.
+	certs := getIn[*rbacv1.Role](t, r, "Role", "team-certs", s.fullname+"-default-certificate")
+	if len(certs.Rules) != 1 || !slices.Equal(certs.Rules[0].Resources, []string{"secrets"}) || !slices.Equal(certs.Rules[0].Verbs, []string{"list", "watch"}) {
+		t.Errorf("Role %s/%s rules: %s", certs.Namespace, certs.Name, rulesString(certs.Rules))
 	}
 	// One replica: no disruption budget, which would block node drains.
 	if r.countKind("PodDisruptionBudget") != 0 {

@@ -1,6 +1,8 @@
 package chart
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -22,6 +24,8 @@ type scenario struct {
 	class string
 	// watch is controller.watchNamespace.
 	watch string
+	// defaultCert is controller.defaultSSLCertificate, NAMESPACE/NAME.
+	defaultCert string
 	// publishService and leaderElect mirror the values of the same name.
 	publishService, leaderElect bool
 	// check asserts what is particular to the scenario.
@@ -78,11 +82,13 @@ controller:
 	{
 		name: "watch-namespace", release: "team", namespace: "team-ingress",
 		fullname: "team-sluice", class: "team", watch: "team-apps", publishService: true, leaderElect: true,
+		defaultCert: "team-certs/wildcard",
 		values: `
 ingressClass:
   name: team
 controller:
   watchNamespace: team-apps
+  defaultSSLCertificate: team-certs/wildcard
   replicaCount: 1
 `,
 		check: checkWatchNamespace,
@@ -153,7 +159,7 @@ controller:
 	},
 	{
 		name: "fixed-status", release: "fixed", namespace: "fixed-ingress",
-		fullname: "fixed-sluice", class: "fixed",
+		fullname: "fixed-sluice", class: "fixed", defaultCert: "fixed-ingress/wildcard",
 		values: `
 ingressClass:
   name: fixed
@@ -163,10 +169,9 @@ controller:
   leaderElect: false
   publishService: false
   publishStatusAddress: 203.0.113.10
+  defaultSSLCertificate: fixed-ingress/wildcard
   service:
     type: ClusterIP
-  extraArgs:
-    default-ssl-certificate: fixed-ingress/wildcard
 serviceAccount:
   name: edge-proxy
   annotations:
@@ -179,29 +184,46 @@ serviceAccount:
 // Rules the chart must grant, and no others. Cached reads need list and
 // watch only; the published Service is read uncached (get); status is
 // patched; Events go through events.k8s.io/v1 (create, and patch when an
-// Event repeats).
+// Event repeats). The Secrets informer asks for TLS Secrets only, by a
+// field selector that RBAC cannot restrict to.
 var (
+	secretsRule  = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list", "watch"}}
 	watchedRules = []rbacv1.PolicyRule{
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"list", "watch"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses/status"}, Verbs: []string{"patch"}},
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"list", "watch"}},
+		secretsRule,
 		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "watch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 	ingressClassRule = rbacv1.PolicyRule{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingressclasses"}, Verbs: []string{"list", "watch"}}
 )
 
-// expectedRBAC is the least privilege of a scenario: the ClusterRole's
-// rules, the release namespace Role's, and the watched namespace Role's
-// (nil without watchNamespace).
-func (s scenario) expectedRBAC() (cluster, release, watched []rbacv1.PolicyRule) {
-	if s.watch == "" {
-		cluster = append(append(cluster, watchedRules...), ingressClassRule)
-	} else {
-		cluster = []rbacv1.PolicyRule{ingressClassRule}
-		watched = watchedRules
+// expectedRole is a ClusterRole (namespace "") or Role the chart must
+// render, bound to the release's ServiceAccount by the binding of the same
+// kind, namespace and name.
+type expectedRole struct {
+	kind, namespace, name string
+	rules                 []rbacv1.PolicyRule
+}
+
+func (e expectedRole) String() string {
+	if e.namespace == "" {
+		return e.kind + " " + e.name
 	}
-	release = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{s.fullname + "-tcp"}, Verbs: []string{"list", "watch"}}}
+	return e.kind + " " + e.namespace + "/" + e.name
+}
+
+// expectedRBAC is the least privilege of a scenario, every role of it: the
+// ClusterRole, the release namespace's Role, the watched namespace's
+// (with watchNamespace), and the default certificate namespace's (with
+// watchNamespace, when the Secret is in another namespace).
+func (s scenario) expectedRBAC() []expectedRole {
+	cluster := []rbacv1.PolicyRule{ingressClassRule}
+	if s.watch == "" {
+		cluster = append(slices.Clone(watchedRules), ingressClassRule)
+	}
+	release := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{s.fullname + "-tcp"}, Verbs: []string{"list", "watch"}}}
 	if s.publishService {
 		release = append(release, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services"}, ResourceNames: []string{s.fullname}, Verbs: []string{"get"}})
 	}
@@ -213,7 +235,24 @@ func (s scenario) expectedRBAC() (cluster, release, watched []rbacv1.PolicyRule)
 	if s.watch != "" && s.watch != s.namespace {
 		release = append(release, rbacv1.PolicyRule{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}})
 	}
-	return cluster, release, watched
+	roles := []expectedRole{
+		{"ClusterRole", "", s.fullname, cluster},
+		{"Role", s.namespace, s.fullname, release},
+	}
+	if s.watch != "" {
+		roles = append(roles, expectedRole{"Role", s.watch, s.fullname + "-watch", watchedRules})
+		if ns := s.certNamespace(); ns != "" && ns != s.watch {
+			roles = append(roles, expectedRole{"Role", ns, s.fullname + "-default-certificate", []rbacv1.PolicyRule{secretsRule}})
+		}
+	}
+	return roles
+}
+
+// certNamespace is the namespace of the default certificate's Secret, or
+// "" without one.
+func (s scenario) certNamespace() string {
+	ns, _, _ := strings.Cut(s.defaultCert, "/")
+	return ns
 }
 
 func scenarioNamed(name string) scenario {

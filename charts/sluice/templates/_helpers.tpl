@@ -111,6 +111,19 @@ the whole cluster.
 {{- end }}
 
 {{/*
+Namespace of the default certificate's Secret when the watched namespace's
+Role does not cover it (watchNamespace set, and the Secret elsewhere); ""
+otherwise.
+*/}}
+{{- define "sluice.defaultCertificateRoleNamespace" -}}
+{{- $watch := include "sluice.watchNamespace" . }}
+{{- with .Values.controller.defaultSSLCertificate }}
+{{- $certNS := first (splitList "/" .) }}
+{{- if and $watch (ne $certNS $watch) }}{{ $certNS }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
 The TCP services map, checked: listen ports are numbers in 1024-65535 (the
 container runs without the capability for lower ports) and clash with none
 of the controller's own ports.
@@ -170,7 +183,7 @@ of the controller's own ports.
 {{- fail "controller.service.externalTrafficPolicy needs type LoadBalancer or NodePort" }}
 {{- end }}
 {{- range $k, $v := $c.extraArgs }}
-{{- if has $k (list "kubeconfig" "ingress-class" "controller-name" "http-addr" "https-addr" "metrics-addr" "tcp-services-configmap" "publish-service" "publish-status-address" "watch-namespace" "leader-elect" "grace" "access-log") }}
+{{- if has $k (list "kubeconfig" "ingress-class" "controller-name" "http-addr" "https-addr" "metrics-addr" "tcp-services-configmap" "publish-service" "publish-status-address" "watch-namespace" "default-ssl-certificate" "leader-elect" "grace" "access-log") }}
 {{- fail (printf "controller.extraArgs: --%s is set by the chart; use its value instead" $k) }}
 {{- end }}
 {{- end }}
@@ -195,6 +208,9 @@ The controller's command line. The image's entrypoint is the sluice binary.
 {{- end }}
 {{- with $c.watchNamespace }}
 - --watch-namespace={{ . }}
+{{- end }}
+{{- with $c.defaultSSLCertificate }}
+- --default-ssl-certificate={{ . }}
 {{- end }}
 - --leader-elect={{ $c.leaderElect }}
 - --grace={{ $c.drainSeconds }}s
