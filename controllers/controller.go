@@ -74,11 +74,15 @@ type Controller struct {
 	ready atomic.Bool
 	kick  chan event.GenericEvent
 	store *store
+	refs  *secretRefs // the Secrets the serving translation refers to
 	// translator and last, the translation serving now, are Reconcile's
 	// alone (MaxConcurrentReconciles is 1).
 	translator *translate.Translator
 	last       *translate.Result
 	applied    atomic.Int64 // unix nanoseconds of the last successful apply
+	// defaultCert is whether the last translation served
+	// --default-ssl-certificate: nil before the first.
+	defaultCert *bool
 }
 
 // syncKey is the only reconcile request: the whole cluster is one input.
@@ -88,6 +92,13 @@ var syncKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "slui
 func New(cfg *rest.Config, o Options) (*Controller, error) {
 	if o.Applier == nil {
 		return nil, errors.New("controllers: no Applier")
+	}
+	if o.Translate.HTTPSAddr != "" && o.Translate.FallbackCertificate == nil {
+		cert, err := selfSigned(time.Now())
+		if err != nil {
+			return nil, err
+		}
+		o.Translate.FallbackCertificate = cert
 	}
 	if err := o.Translate.Validate(); err != nil {
 		return nil, err
@@ -102,10 +113,11 @@ func New(cfg *rest.Config, o Options) (*Controller, error) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
+	refs := &secretRefs{}
 	mgr, err := ctrl.NewManager(cfg, manager.Options{
 		Scheme:                 scheme,
 		Logger:                 o.Logger,
-		Cache:                  cacheOptions(o),
+		Cache:                  cacheOptions(o, refs),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// Leader election is ours (see leader.go): losing the Lease must
@@ -122,6 +134,7 @@ func New(cfg *rest.Config, o Options) (*Controller, error) {
 		metrics: newMetrics(o.Registerer),
 		kick:    make(chan event.GenericEvent, 1),
 		store:   newStore(),
+		refs:    refs,
 
 		translator: translate.NewTranslator(o.Translate),
 	}
@@ -135,12 +148,14 @@ func New(cfg *rest.Config, o Options) (*Controller, error) {
 }
 
 // cacheOptions keeps the informers to what translation reads: the watched
-// namespace, of ConfigMaps only the TCP services one, and of every object
-// only the fields translation or status writing use (see transform.go).
-func cacheOptions(o Options) cache.Options {
+// namespace, of ConfigMaps only the TCP services one, of Secrets only TLS
+// ones (see secrets.go), and of every object only the fields translation or
+// status writing use (see transform.go).
+func cacheOptions(o Options, refs *secretRefs) cache.Options {
 	co := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Service{}:            {Transform: trimService},
 		&discoveryv1.EndpointSlice{}: {Transform: trimEndpointSlice},
+		&corev1.Secret{}:             secretCache(o, refs),
 	}, DefaultTransform: trimMeta}
 	if o.WatchNamespace != "" {
 		co.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
@@ -163,6 +178,7 @@ func (c *Controller) setup() error {
 		Watches(&networkingv1.IngressClass{}, full).
 		Watches(&corev1.Service{}, full).
 		Watches(&discoveryv1.EndpointSlice{}, c.store.handler(true, endpointsMatter)).
+		Watches(&corev1.Secret{}, c.store.secretHandler(c.refs)).
 		WatchesRawSource(source.Channel(c.kick, full))
 	if c.opts.Translate.TCPServicesConfigMap.Name != "" {
 		b = b.Watches(&corev1.ConfigMap{}, full)
@@ -212,6 +228,17 @@ func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		res = translate.RefreshEndpoints(*c.last, snap, services)
 	} else {
 		res = c.translator.Translate(snap)
+		c.refs.store(res.Secrets)
+		if missing := c.store.bareOf(res.Secrets); len(missing) > 0 {
+			// Newly referenced: the cache kept only their identity.
+			fetched, err := fetchSecrets(ctx, c.mgr.GetAPIReader(), missing)
+			if err != nil {
+				return fail(err)
+			}
+			snap = c.store.fill(snap, fetched)
+			res = c.translator.Translate(snap)
+		}
+		c.checkDefaultCertificate(res.Config)
 		c.metrics.observeSnapshot(snap)
 		c.events.emit(ctx, res.Events)
 		c.metrics.warnings.Set(float64(countWarnings(res.Events)))
@@ -232,6 +259,25 @@ func (c *Controller) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		c.status.update(res.Ingresses)
 	}
 	return reconcile.Result{}, nil
+}
+
+// checkDefaultCertificate logs when --default-ssl-certificate cannot be
+// served (no object could carry an Event), and when it can again.
+func (c *Controller) checkDefaultCertificate(cfg *config.Config) {
+	def := c.opts.Translate.DefaultCertificate
+	if def.Name == "" || c.opts.Translate.HTTPSAddr == "" {
+		return
+	}
+	ok := cfg.Certificates[def.String()] != nil
+	if c.defaultCert != nil && *c.defaultCert == ok {
+		return
+	}
+	c.defaultCert = &ok
+	if ok {
+		c.log.Info("default certificate served", "secret", def.String())
+	} else {
+		c.log.Error(nil, "default certificate Secret missing, not of type kubernetes.io/tls, or invalid: serving a self-signed one", "secret", def.String())
+	}
 }
 
 func countWarnings(evs []translate.Event) int {

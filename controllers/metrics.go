@@ -49,4 +49,5 @@ func (m *metrics) observeSnapshot(s *translate.Snapshot) {
 	m.objects.WithLabelValues("Service").Set(float64(len(s.Services)))
 	m.objects.WithLabelValues("EndpointSlice").Set(float64(len(s.EndpointSlices)))
 	m.objects.WithLabelValues("ConfigMap").Set(float64(len(s.ConfigMaps)))
+	m.objects.WithLabelValues("Secret").Set(float64(len(s.Secrets)))
 }

@@ -32,11 +32,15 @@ type store struct {
 	mu   sync.Mutex
 	snap translate.Snapshot
 	// shared marks the maps of snap that a snapshot taken holds.
-	shared struct{ ingresses, classes, services, slices, configMaps bool }
+	shared struct{ ingresses, classes, services, slices, configMaps, secrets bool }
 	// full: something other than EndpointSlices changed since the last
 	// take; otherwise services are those whose slices did.
 	full     bool
 	services map[types.NamespacedName]bool
+	// bare are the TLS Secrets the cache holds without their data (no
+	// translation referred to them when they arrived); translation never
+	// sees them, so that a Secret is parsed only with its data.
+	bare map[types.NamespacedName]bool
 }
 
 func newStore() *store {
@@ -46,9 +50,10 @@ func newStore() *store {
 		Services:       map[types.NamespacedName]*corev1.Service{},
 		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
 		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 
 		SlicesByService: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-	}}
+	}, bare: map[types.NamespacedName]bool{}}
 }
 
 func keyOf(o client.Object) types.NamespacedName {
@@ -88,6 +93,15 @@ func (s *store) file(o client.Object, deleted bool) {
 	case *corev1.ConfigMap:
 		own(&s.snap.ConfigMaps, &s.shared.configMaps)
 		putOrDelete(s.snap.ConfigMaps, k, o, deleted)
+	case *corev1.Secret:
+		own(&s.snap.Secrets, &s.shared.secrets)
+		bare := !deleted && o.Data == nil
+		putOrDelete(s.snap.Secrets, k, o, deleted || bare)
+		if bare {
+			s.bare[k] = true
+		} else {
+			delete(s.bare, k)
+		}
 	}
 }
 
@@ -159,7 +173,7 @@ func (s *store) take() (snap *translate.Snapshot, full bool, services map[types.
 	defer s.mu.Unlock()
 	taken := s.snap
 	snap = &taken
-	s.shared.ingresses, s.shared.classes, s.shared.services, s.shared.slices, s.shared.configMaps = true, true, true, true, true
+	s.shared.ingresses, s.shared.classes, s.shared.services, s.shared.slices, s.shared.configMaps, s.shared.secrets = true, true, true, true, true, true
 	full, services = s.full, s.services
 	s.full, s.services = false, nil
 	return snap, full, services
@@ -202,6 +216,69 @@ func (s *store) handler(endpoints bool, matters func(old, new client.Object) boo
 		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			s.markFull()
 			sync(q)
+		},
+	}
+}
+
+// bareOf lists those of names that the store holds without their data.
+func (s *store) bareOf(names []types.NamespacedName) []types.NamespacedName {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []types.NamespacedName
+	for _, n := range names {
+		if s.bare[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// fill files Secrets read from the API server, each unless the cache has
+// since delivered it with its data (or its deletion), and returns snap
+// with them.
+func (s *store) fill(snap *translate.Snapshot, fetched []*corev1.Secret) *translate.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	own(&s.snap.Secrets, &s.shared.secrets)
+	out := *snap
+	out.Secrets = maps.Clone(snap.Secrets)
+	for _, sec := range fetched {
+		k := keyOf(sec)
+		if s.bare[k] {
+			delete(s.bare, k)
+			s.snap.Secrets[k] = sec
+		}
+		if cur := s.snap.Secrets[k]; cur != nil {
+			out.Secrets[k] = cur
+		}
+	}
+	return &out
+}
+
+// secretHandler files TLS Secrets as handler does, but asks for a sync only
+// when the Secret is one the serving translation refers to: the cluster's
+// other certificates come and go without costing a translation.
+func (s *store) secretHandler(refs *secretRefs) handler.EventHandler {
+	sync := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if refs.matters(o) {
+			s.markFull()
+			q.Add(syncKey)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			s.file(e.Object, false)
+			sync(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			s.file(e.ObjectNew, false)
+			if e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion() {
+				sync(e.ObjectNew, q)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			s.file(e.Object, true)
+			sync(e.Object, q)
 		},
 	}
 }

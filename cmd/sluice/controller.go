@@ -30,7 +30,7 @@ func controllerCmd(args []string) int {
 	class := fs.String("ingress-class", translate.DefaultIngressClass, "name of the IngressClass this controller serves")
 	controllerName := fs.String("controller-name", translate.DefaultControllerName, "spec.controller of that IngressClass")
 	httpAddr := fs.String("http-addr", ":8080", "address of the HTTP listener")
-	httpsAddr := fs.String("https-addr", ":8443", "address of the HTTPS listener (reserved for TLS termination)")
+	httpsAddr := fs.String("https-addr", ":8443", "address of the HTTPS listener; empty: none")
 	metricsAddr := fs.String("metrics-addr", ":10254", "address of /metrics, /healthz, /readyz and /debug/config")
 	tcpCM := fs.String("tcp-services-configmap", "", "NS/NAME of the TCP services ConfigMap (\"PORT\": \"ns/svc:port\")")
 	tcpBind := fs.String("tcp-bind-address", translate.DefaultTCPBindAddress, "address the TCP services listen on")
@@ -38,7 +38,7 @@ func controllerCmd(args []string) int {
 	publishSvc := fs.String("publish-service", "", "NS/NAME of the Service whose addresses are written into Ingress status")
 	leaderElect := fs.Bool("leader-elect", true, "hold a Lease so that only one replica writes status (every replica serves)")
 	watchNS := fs.String("watch-namespace", "", "watch only this namespace (default: all)")
-	defaultCert := fs.String("default-ssl-certificate", "", "NS/NAME of the default TLS Secret (reserved for TLS termination)")
+	defaultCert := fs.String("default-ssl-certificate", "", "NS/NAME of the TLS Secret served to clients no Ingress has a certificate for (default: a self-signed one)")
 	accessLog := fs.String("access-log", "-", "access log destination: - for stdout, a file path, or off")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	if err := fs.Parse(args); err != nil {
@@ -48,11 +48,11 @@ func controllerCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "sluice controller: --publish-status-address and --publish-service are exclusive")
 		return 2
 	}
-	var cm, svc types.NamespacedName
+	var cm, svc, defCert types.NamespacedName
 	for _, f := range []struct {
 		name, val string
 		dst       *types.NamespacedName
-	}{{"tcp-services-configmap", *tcpCM, &cm}, {"publish-service", *publishSvc, &svc}, {"default-ssl-certificate", *defaultCert, new(types.NamespacedName)}} {
+	}{{"tcp-services-configmap", *tcpCM, &cm}, {"publish-service", *publishSvc, &svc}, {"default-ssl-certificate", *defaultCert, &defCert}} {
 		if f.val == "" {
 			continue
 		}
@@ -63,7 +63,6 @@ func controllerCmd(args []string) int {
 		}
 		*f.dst = nn
 	}
-	_ = httpsAddr
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	restCfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
@@ -95,6 +94,8 @@ func controllerCmd(args []string) int {
 			IngressClass:         *class,
 			ControllerName:       *controllerName,
 			HTTPAddr:             *httpAddr,
+			HTTPSAddr:            *httpsAddr,
+			DefaultCertificate:   defCert,
 			TCPBindAddress:       *tcpBind,
 			TCPServicesConfigMap: cm,
 		},

@@ -168,10 +168,14 @@ func withRules(ing *networkingv1.Ingress, rules []rule) *networkingv1.Ingress {
 func (e *env) controller(extra ...string) (*proc, string) {
 	e.t.Helper()
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", support.FreePort(e.t))
+	httpsAddr := fmt.Sprintf("127.0.0.1:%d", support.FreePort(e.t))
 	admin := fmt.Sprintf("127.0.0.1:%d", support.FreePort(e.t))
 	args := append([]string{"controller", "--kubeconfig", e.cp.Kubeconfig, "--ingress-class", e.class,
-		"--watch-namespace", e.ns, "--http-addr", httpAddr, "--metrics-addr", admin, "--access-log", "off", "--grace", "3s"}, extra...)
-	return startProc(e.t, admin, args...), httpAddr
+		"--watch-namespace", e.ns, "--http-addr", httpAddr, "--https-addr", httpsAddr, "--metrics-addr", admin,
+		"--access-log", "off", "--grace", "3s"}, extra...)
+	p := startProc(e.t, admin, args...)
+	p.https = httpsAddr
+	return p, httpAddr
 }
 
 // hostGet sends a GET with the given Host header.

@@ -54,6 +54,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	cfgPath string
 	admin   string
+	https   string // the controller's HTTPS address
 	out     *support.SyncBuffer
 	done    chan struct{}
 }

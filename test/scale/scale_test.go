@@ -96,7 +96,7 @@ func measure(b *testing.B, bin string, n, changes int) {
 
 	httpAddr := freeAddr(b)
 	admin := freeAddr(b)
-	cmd := exec.Command(bin, "controller", "--kubeconfig", cp.Kubeconfig, "--http-addr", httpAddr, "--metrics-addr", admin,
+	cmd := exec.Command(bin, "controller", "--kubeconfig", cp.Kubeconfig, "--http-addr", httpAddr, "--https-addr", freeAddr(b), "--metrics-addr", admin,
 		"--access-log", "off", "--leader-elect=false", "--publish-status-address", "127.0.0.9")
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &lockedWriter{w: &logs}
