@@ -19,9 +19,17 @@ type matcher struct {
 	match config.Match
 	fold  bool
 	vals  [][]byte
-	res   []*regexp.Regexp
-	nets  []netip.Prefix
+	// set indexes vals for an exact match among many (lowercased when
+	// fold), as HAProxy indexes its pattern lists: a redirect covering
+	// every TLS host of a cluster costs one lookup, not a scan.
+	set  map[string]struct{}
+	res  []*regexp.Regexp
+	nets []netip.Prefix
 }
+
+// setMin is how many values an exact match needs before a map beats
+// comparing them one by one.
+const setMin = 8
 
 // cond is a compiled Condition: an OR of ANDs of (possibly negated) ACL
 // groups. A named ACL declared on several lines is a group whose members are
@@ -212,6 +220,24 @@ func (m *matcher) test(v []byte) bool {
 		}
 		return false
 	}
+	if m.set != nil {
+		if !m.fold {
+			_, ok := m.set[string(v)]
+			return ok
+		}
+		var buf [256]byte
+		if len(v) <= len(buf) {
+			low := buf[:len(v)]
+			for i, c := range v {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				low[i] = c
+			}
+			_, ok := m.set[string(low)]
+			return ok
+		}
+	}
 	for _, want := range m.vals {
 		if m.one(v, want) {
 			return true
@@ -280,6 +306,17 @@ func (m *matcher) delimited(v, want []byte, sep byte) bool {
 }
 
 // equalFoldBytes is an ASCII case-insensitive comparison.
+// asciiLower lowercases ASCII letters only, as equalFoldBytes compares.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 func equalFoldBytes(a, b []byte) bool {
 	if len(a) != len(b) {
 		return false
@@ -333,6 +370,15 @@ func compileACL(a *config.ACL) (*matcher, error) {
 	default:
 		for _, v := range a.Values {
 			m.vals = append(m.vals, []byte(v))
+		}
+		if a.Match == config.MatchStr && len(a.Values) >= setMin {
+			m.set = make(map[string]struct{}, len(a.Values))
+			for _, v := range a.Values {
+				if m.fold {
+					v = asciiLower(v)
+				}
+				m.set[v] = struct{}{}
+			}
 		}
 	}
 	return m, nil

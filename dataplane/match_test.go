@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"sluice.dev/sluice/config"
@@ -73,6 +74,24 @@ func TestMatchers(t *testing.T) {
 		{"req.cook", param(config.FetchCookie, "id", "beta"), get("/", "Cookie: a=1; id=beta"), true},
 		{"src in CIDR", acl(config.FetchSrc, config.MatchIP, "10.0.0.0/8", "192.168.1.1"), get("/"), true},
 	}
+	many := func(f config.Fetch, fold bool, extra ...string) config.ACL {
+		a := acl(f, config.MatchStr, append([]string{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"}, extra...)...)
+		a.IgnoreCase = fold
+		return a
+	}
+	cases = append(cases, []struct {
+		name string
+		acl  config.ACL
+		req  string
+		want bool
+	}{
+		{"host among many", many(config.FetchHost, false, "EXAMPLE.com"), get("/"), true},
+		{"host among many, miss", many(config.FetchHost, false, "example.org"), get("/"), false},
+		{"path among many", many(config.FetchPath, false, "/a"), get("/a?x"), true},
+		{"path among many is case-sensitive", many(config.FetchPath, false, "/A"), get("/a"), false},
+		{"path among many with -i", many(config.FetchPath, true, "/A"), get("/a"), true},
+		{"long path among many with -i", many(config.FetchPath, true, "/"+strings.Repeat("X", 300)), get("/" + strings.Repeat("x", 300)), true},
+	}...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := c.acl
