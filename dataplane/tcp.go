@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sluice.dev/sluice/config"
@@ -105,18 +106,21 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 // each side is closed after idle without traffic in its direction.
 func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64) {
 	var wg sync.WaitGroup
+	var finished atomic.Int32
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out = pipe(client, server, sbr, idle)
+		out = pipe(client, server, sbr, idle, &finished)
 	}()
-	in = pipe(server, client, cbr, idle)
+	in = pipe(server, client, cbr, idle, &finished)
 	wg.Wait()
 	return in, out
 }
 
-// pipe copies src to dst (after what br holds), then half-closes dst.
-func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration) int64 {
+// pipe copies src to dst (after what br holds), then half-closes dst,
+// unless the other direction has already finished: both connections are
+// closed next, and the close sends the FIN, one system call fewer.
+func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration, finished *atomic.Int32) int64 {
 	var n int64
 	if br != nil && br.Buffered() > 0 {
 		buf, _ := br.Peek(br.Buffered())
@@ -138,6 +142,9 @@ func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration) int64 {
 	n += m
 	if err != nil {
 		closeBoth(dst, src)
+		return n
+	}
+	if finished.Add(1) == 2 {
 		return n
 	}
 	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
