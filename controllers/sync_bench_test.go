@@ -84,8 +84,12 @@ func liveTable(b *testing.B, s *translate.Snapshot, opts translate.Options) (*da
 }
 
 func BenchmarkSync(b *testing.B) {
+	fallback, err := selfSigned(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, n := range []int{1000, 10000} {
-		opts := translate.Options{HTTPAddr: freeAddr(b)}
+		opts := translate.Options{HTTPAddr: freeAddr(b), HTTPSAddr: freeAddr(b), FallbackCertificate: fallback}
 		b.Run(fmt.Sprintf("ingresses=%d/kind=ingress", n), func(b *testing.B) {
 			s := benchCluster(n)
 			rt, tr := liveTable(b, s, opts)

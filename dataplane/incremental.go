@@ -87,7 +87,7 @@ func validChange(prev *Table, cfg *config.Config) bool {
 			probe := *f
 			probe.UseBackends = fresh
 			probe.DefaultBackend = ""
-			if (&config.Config{Global: cfg.Global, Frontends: []*config.Frontend{&probe}, Backends: freshBackends}).Validate() != nil {
+			if (&config.Config{Global: cfg.Global, Frontends: []*config.Frontend{&probe}, Backends: freshBackends, Certificates: cfg.Certificates}).Validate() != nil {
 				return false
 			}
 		}

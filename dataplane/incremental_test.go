@@ -244,3 +244,30 @@ func TestValidChangeRecheckedBackend(t *testing.T) {
 		t.Fatal("validation against the previous table accepts a rule naming a backend of the wrong mode")
 	}
 }
+
+// TestValidChangeWithTLSBind: a new use_backend rule in a frontend whose
+// bind names an in-memory certificate is proven valid against the previous
+// table, without validating the whole configuration again.
+func TestValidChangeWithTLSBind(t *testing.T) {
+	plain, secure := config.Bind{Host: "127.0.0.1", Port: 1}, config.Bind{Host: "127.0.0.1", Port: 2, TLS: &config.BindTLS{Certificates: []string{"@site"}}}
+	certs := map[string]*config.Certificate{"site": testCert(t, "site", "site.test")}
+	host := func(h string) *config.Condition {
+		return &config.Condition{Or: [][]config.Term{{{Inline: &config.ACL{Fetch: config.FetchHost, Match: config.MatchStr, Values: []string{h}}}}}}
+	}
+	b0 := &config.Backend{Name: "b0", Mode: config.ModeHTTP}
+	fe := func(rules ...config.UseBackend) *config.Frontend {
+		return &config.Frontend{Name: "fe", Mode: config.ModeHTTP, Binds: []config.Bind{plain, secure}, DefaultBackend: "b0", UseBackends: rules}
+	}
+	first := []config.UseBackend{{Backend: "b0", Cond: host("a")}}
+	cfg := &config.Config{Certificates: certs, Frontends: []*config.Frontend{fe(first...)}, Backends: []*config.Backend{b0}}
+	reg := backend.NewRegistry(backend.RegistryOptions{IdleTimeout: -1})
+	defer reg.Close()
+	prev, _, err := compile(nil, cfg, reg, NewMetrics(nopRegisterer{}), map[string]int{bindKey(plain): 0, bindKey(secure): 1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := &config.Config{Certificates: certs, Frontends: []*config.Frontend{fe(append(first, config.UseBackend{Backend: "b0", Cond: host("b")})...)}, Backends: []*config.Backend{b0}}
+	if !validChange(prev, next) {
+		t.Error("a new rule in a frontend with a TLS bind took the full validation")
+	}
+}
