@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"slices"
 	"strings"
@@ -154,9 +155,28 @@ func (s *statusWriter) set(ctx context.Context, key types.NamespacedName, addrs 
 	if slices.EqualFunc(ing.Status.LoadBalancer.Ingress, addrs, sameLBIngress) {
 		return nil
 	}
-	patched := ing.DeepCopy()
-	patched.Status.LoadBalancer.Ingress = addrs
-	return s.c.Status().Patch(ctx, patched, client.MergeFrom(&ing))
+	// A merge patch of the one field, built directly: diffing the whole
+	// object against a modified copy (client.MergeFrom) marshals both, and
+	// at thousands of new Ingresses that was most of the controller's CPU.
+	patch, err := json.Marshal(lbStatusPatch{Status: lbStatus{LoadBalancer: lbBalancer{Ingress: addrs}}})
+	if err != nil {
+		return err
+	}
+	return s.c.Status().Patch(ctx, &ing, client.RawPatch(types.MergePatchType, patch))
+}
+
+// lbStatusPatch is the JSON merge patch that sets status.loadBalancer.ingress
+// (null, which removes it, when there are no addresses).
+type lbStatusPatch struct {
+	Status lbStatus `json:"status"`
+}
+
+type lbStatus struct {
+	LoadBalancer lbBalancer `json:"loadBalancer"`
+}
+
+type lbBalancer struct {
+	Ingress []networkingv1.IngressLoadBalancerIngress `json:"ingress"`
 }
 
 func sameLBIngress(a, b networkingv1.IngressLoadBalancerIngress) bool {
