@@ -486,3 +486,61 @@ func TestCheckTLS(t *testing.T) {
 		t.Errorf("CheckTLS: %v, want only the missing file named at t.cfg:3", err)
 	}
 }
+
+// A reload can turn TLS on and off on a listener that stays open: each new
+// connection follows the table of its moment.
+func TestTLSToggledOnOpenListener(t *testing.T) {
+	web := echoBackend(t, "web")
+	certs := map[string]*config.Certificate{"c": testCert(t, "c", "toggle.test")}
+	port := freePort(t)
+	cfg := func(tlsOn bool) *config.Config {
+		b := config.Bind{Host: "127.0.0.1", Port: port}
+		if tlsOn {
+			b.TLS = &config.BindTLS{Certificates: []string{"@c"}}
+		}
+		return &config.Config{
+			Certificates: certs,
+			Frontends:    []*config.Frontend{{Name: "fe", Mode: config.ModeHTTP, Binds: []config.Bind{b}, DefaultBackend: "web"}},
+			Backends:     []*config.Backend{{Name: "web", Mode: config.ModeHTTP, Servers: []config.Server{serverOf(t, "w", web)}}},
+		}
+	}
+	rt := New(Options{})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(ctx)
+	})
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	httpsClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "toggle.test"}}}
+	plainClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i, tlsOn := range []bool{true, false, true} {
+		if err := rt.Apply(cfg(tlsOn)); err != nil {
+			t.Fatal(err)
+		}
+		c, url, other := plainClient, "http://"+addr+"/p", "https://"+addr+"/p"
+		if tlsOn {
+			c, url, other = httpsClient, "https://"+addr+"/p", "http://"+addr+"/p"
+		}
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatalf("step %d (TLS %v): %v", i, tlsOn, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "web  /p" {
+			t.Errorf("step %d (TLS %v): body %q", i, tlsOn, body)
+		}
+		// The other scheme fails on this listener now.
+		oc := plainClient
+		if !tlsOn {
+			oc = httpsClient
+		}
+		if resp, err := oc.Get(other); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				t.Errorf("step %d (TLS %v): %s answered 200", i, tlsOn, other)
+			}
+		}
+	}
+}
