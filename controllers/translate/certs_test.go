@@ -1,23 +1,16 @@
 package translate
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/test/support"
 )
 
 // pemPair is a certificate and its key, in PEM.
@@ -42,34 +35,11 @@ func testCert(t testing.TB, cn bool, names ...string) pemPair {
 	if p, ok := testCerts[id]; ok {
 		return p
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(int64(len(testCerts) + 1)),
-		Subject:      pkix.Name{Organization: []string{"sluice tests"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	var p pemPair
 	if cn {
-		tmpl.Subject.CommonName = names[0]
+		p.crt, p.key = support.SelfSigned(t, names[0])
 	} else {
-		tmpl.DNSNames = names
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pemPair{
-		crt: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
+		p.crt, p.key = support.SelfSigned(t, "", names...)
 	}
 	testCerts[id] = p
 	return p

@@ -42,7 +42,7 @@ func TestControllerClusterWide(t *testing.T) {
 	k.ingress(t, app, "broken", s.class, "broken.example", "ghost")
 	// HTTPS with the certificate of a TLS Secret, which the Secrets
 	// informer brings.
-	ca := newCertAuthority(t)
+	ca := support.NewCA(t)
 	k.tlsSecret(t, ca, app, "secure-tls", "secure.shop.example")
 	k.tlsIngress(t, app, "secure", s.class, "secure.shop.example", "web", "secure-tls")
 
@@ -143,7 +143,7 @@ func TestControllerWatchNamespace(t *testing.T) {
 	k.ingress(t, other, "stray", s.class, "stray.example", "web")
 	// TLS Secrets: an Ingress's in the watched namespace, and the default
 	// certificate in a namespace of its own.
-	ca := newCertAuthority(t)
+	ca := support.NewCA(t)
 	certs := s.certNamespace()
 	k.tlsSecret(t, ca, certs, "wildcard", "*.team.example")
 	k.tlsSecret(t, ca, apps, "secure-tls", "secure.team.example")
@@ -221,7 +221,7 @@ func TestControllerFixedStatus(t *testing.T) {
 	k.service(t, app, "web", 80, "http", httpBackend(t, "fixed-web", "127.0.0.6"))
 	k.ingress(t, app, "web", s.class, "fixed.example", "web")
 	k.ingress(t, app, "broken", s.class, "broken.fixed.example", "ghost")
-	ca := newCertAuthority(t)
+	ca := support.NewCA(t)
 	certNS, certName, _ := strings.Cut(s.defaultCert, "/")
 	k.tlsSecret(t, ca, certNS, certName, "*.fixed.example")
 

@@ -2,16 +2,9 @@ package chart
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"testing"
@@ -20,72 +13,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"sluice.dev/sluice/test/support"
 )
-
-// certAuthority issues the certificates of the tests' TLS Secrets; the
-// tests' HTTPS clients trust it and nothing else.
-type certAuthority struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	pool   *x509.CertPool
-	serial int64
-}
-
-func newCertAuthority(t testing.TB) *certAuthority {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "chart test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &certAuthority{cert: cert, key: key, pool: pool, serial: 1}
-}
-
-// issue returns a server certificate for names and its key, in PEM. The
-// first name is the common name too, by which the tests tell which
-// certificate was presented.
-func (ca *certAuthority) issue(t testing.TB, names ...string) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca.serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(ca.serial), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
 
 // tlsSecret creates a kubernetes.io/tls Secret with a certificate for
 // names.
-func (k *kube) tlsSecret(t testing.TB, ca *certAuthority, ns, name string, names ...string) {
+func (k *kube) tlsSecret(t testing.TB, ca *support.CA, ns, name string, names ...string) {
 	t.Helper()
-	certPEM, keyPEM := ca.issue(t, names...)
+	certPEM, keyPEM := ca.Issue(t, names...)
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Type:       corev1.SecretTypeTLS,
@@ -109,7 +45,7 @@ func (k *kube) tlsIngress(t testing.TB, ns, name, class, host, service, secret s
 
 // waitServesTLS waits for host to be served over HTTPS, the certificate
 // verified for host against ca as a browser would.
-func (p *controllerProc) waitServesTLS(t testing.TB, ca *certAuthority, host, body string) {
+func (p *controllerProc) waitServesTLS(t testing.TB, ca *support.CA, host, body string) {
 	t.Helper()
 	waitFor(t, 20*time.Second, host+" to be served over HTTPS", func() bool {
 		code, got, err := p.getTLS(ca, host)
@@ -117,12 +53,12 @@ func (p *controllerProc) waitServesTLS(t testing.TB, ca *certAuthority, host, bo
 	})
 }
 
-func (p *controllerProc) getTLS(ca *certAuthority, host string) (int, string, error) {
+func (p *controllerProc) getTLS(ca *support.CA, host string) (int, string, error) {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	client := &http.Client{
 		Timeout: 5 * time.Second,
 		Transport: &http.Transport{
-			TLSClientConfig:   &tls.Config{RootCAs: ca.pool, ServerName: host},
+			TLSClientConfig:   &tls.Config{RootCAs: ca.Pool, ServerName: host},
 			DisableKeepAlives: true,
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				return d.DialContext(ctx, network, p.httpsAddr)

@@ -2,15 +2,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -23,59 +16,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"sluice.dev/sluice/test/support"
 )
-
-// testCA issues server certificates that clients in the test trust, as a
-// cluster's certificate issuer would.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-	pem  []byte
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sluice test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue returns a certificate and key, in PEM, for names; the first name
-// is also the common name, which tells certificates apart in assertions.
-func (ca *testCA) issue(t *testing.T, serial int64, names ...string) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
 
 func (e *env) tlsSecret(name string, certPEM, keyPEM []byte) {
 	e.t.Helper()
@@ -106,12 +49,12 @@ func presented(addr, sni string) (string, error) {
 
 // httpsClient verifies the server against ca and connects every host
 // name to addr, as DNS pointing at the load balancer would.
-func httpsClient(ca *testCA, addr string) *http.Client {
+func httpsClient(ca *support.CA, addr string) *http.Client {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	return &http.Client{
 		Timeout: 5 * time.Second,
 		Transport: &http.Transport{
-			TLSClientConfig:   &tls.Config{RootCAs: ca.pool},
+			TLSClientConfig:   &tls.Config{RootCAs: ca.Pool},
 			DisableKeepAlives: true,
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				return d.DialContext(ctx, network, addr)
@@ -123,10 +66,10 @@ func httpsClient(ca *testCA, addr string) *http.Client {
 
 func TestControllerTLS(t *testing.T) {
 	e := newEnv(t, "tls")
-	ca := newTestCA(t)
+	ca := support.NewCA(t)
 	web := startBackend(t, "web", "127.0.0.2", nil)
 	e.service("web", 80, "http", web)
-	cert, key := ca.issue(t, 10, "secure.example")
+	cert, key := ca.Issue(t, "secure.example")
 	e.tlsSecret("secure-tls", cert, key)
 	ing := withRules(&networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: "secure", Namespace: e.ns},
@@ -161,8 +104,8 @@ func TestControllerTLS(t *testing.T) {
 
 	// curl, with the name resolved to the listener and the CA to verify.
 	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+	caFile := filepath.Join(dir, "ca.PEM")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(p.https)
@@ -196,10 +139,10 @@ func TestControllerTLS(t *testing.T) {
 	}
 
 	// Renewing the Secret changes the certificate of new connections.
-	cert2, key2 := ca.issue(t, 11, "secure.example", "renewed.secure.example")
+	cert2, key2 := ca.Issue(t, "secure.example", "renewed.secure.example")
 	e.tlsSecret("secure-tls", cert2, key2)
 	waitFor(t, 10*time.Second, "the renewed certificate", func() bool {
-		c, err := tls.Dial("tcp", p.https, &tls.Config{ServerName: "secure.example", RootCAs: ca.pool})
+		c, err := tls.Dial("tcp", p.https, &tls.Config{ServerName: "secure.example", RootCAs: ca.Pool})
 		if err != nil {
 			return false
 		}
@@ -209,7 +152,7 @@ func TestControllerTLS(t *testing.T) {
 
 	// A TLS Secret no Ingress refers to costs no sync.
 	before := p.metric(`sluice_controller_syncs_total{result="success"}`)
-	other, otherKey := ca.issue(t, 12, "unrelated.example")
+	other, otherKey := ca.Issue(t, "unrelated.example")
 	e.tlsSecret("unrelated-tls", other, otherKey)
 	time.Sleep(time.Second)
 	if after := p.metric(`sluice_controller_syncs_total{result="success"}`); after != before {
@@ -234,7 +177,7 @@ func TestControllerTLS(t *testing.T) {
 		t.Errorf("other TLS hosts after a broken one: %d", code)
 	}
 	// Creating it later is picked up: the Secret is now referenced.
-	late, lateKey := ca.issue(t, 13, "late.example")
+	late, lateKey := ca.Issue(t, "late.example")
 	e.tlsSecret("late-tls", late, lateKey)
 	waitFor(t, 10*time.Second, "the late Secret", func() bool {
 		cn, err := presented(p.https, "late.example")
@@ -255,11 +198,11 @@ func TestControllerTLS(t *testing.T) {
 
 func TestControllerDefaultCertificate(t *testing.T) {
 	e := newEnv(t, "tls-default")
-	ca := newTestCA(t)
+	ca := support.NewCA(t)
 	web := startBackend(t, "web", "127.0.0.2", nil)
 	e.service("web", 80, "http", web)
 	e.ingress("site", nil, rule{"site.example", "/", networkingv1.PathTypePrefix, "web", 80})
-	cert, key := ca.issue(t, 20, "default.example")
+	cert, key := ca.Issue(t, "default.example")
 	e.tlsSecret("default-tls", cert, key)
 
 	p, _ := e.controller("--leader-elect=false", "--default-ssl-certificate", e.ns+"/default-tls")

@@ -16,7 +16,7 @@ import (
 // chosen by SNI, verified by curl; a reload picks up a renewed file; and
 // `sluice check` names a certificate that does not load.
 func TestRunTLS(t *testing.T) {
-	ca := newTestCA(t)
+	ca := support.NewCA(t)
 	web := startBackend(t, "web", "127.0.0.2", nil)
 	dir := t.TempDir()
 	write := func(name string, data ...[]byte) string {
@@ -30,10 +30,10 @@ func TestRunTLS(t *testing.T) {
 		}
 		return path
 	}
-	caFile := write("ca.pem", ca.pem)
-	defCert, defKey := ca.issue(t, 30, "default.example")
+	caFile := write("ca.PEM", ca.PEM)
+	defCert, defKey := ca.Issue(t, "default.example")
 	write("default.pem", defCert, defKey)
-	shopCert, shopKey := ca.issue(t, 31, "shop.example")
+	shopCert, shopKey := ca.Issue(t, "shop.example")
 	write("shop.pem", shopCert) // the key beside it, as HAProxy loads it
 	write("shop.pem.key", shopKey)
 
@@ -80,7 +80,7 @@ backend web
 	}
 
 	// A renewed file is served after a reload.
-	newCert, newKey := ca.issue(t, 32, "shop.example", "www.shop.example")
+	newCert, newKey := ca.Issue(t, "shop.example", "www.shop.example")
 	write("shop.pem", newCert)
 	write("shop.pem.key", newKey)
 	p.reload(cfg)

@@ -1,6 +1,6 @@
-// Package support holds what the process-level test suites (end to end,
-// chart, demo) share: a buffer that a child process and the test write
-// and read at once, and free loopback ports.
+// Package support holds what the test suites share: a buffer that a child
+// process and the test write and read at once, free loopback ports, and
+// certificates made for the test.
 package support
 
 import (
