@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -215,7 +216,7 @@ func loadCertFile(path string) (*loadedCert, error) {
 		return nil, err
 	}
 	key := pem
-	if !strings.Contains(string(pem), "PRIVATE KEY-----") {
+	if !bytes.Contains(pem, []byte("PRIVATE KEY-----")) {
 		if key, err = os.ReadFile(path + ".key"); err != nil {
 			return nil, fmt.Errorf("no private key in the file, and %w", err)
 		}
