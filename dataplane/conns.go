@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/dataplane/sock"
 )
 
 // listenTCP is the default listener. TCP keep-alive probes are off on
@@ -52,11 +54,24 @@ func setDeferAccept(ln net.Listener, on bool) error {
 }
 
 // dialTCP opens a server connection, without TCP keep-alive probes (HAProxy's
-// default without option srvtcpka). Go's TCP connections start with Nagle
-// off, which is what a proxy writing whole heads wants.
+// default without option srvtcpka) and with Nagle off, which is what a
+// proxy writing whole heads wants. Servers named by an IP address, as
+// every server from the controller is, get sluice's own dial; names go
+// through Go's resolver.
 func dialTCP(addr string, timeout time.Duration) (net.Conn, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && sock.Dialable(ap) {
+		c, err := sock.Dial(ap, timeout)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
-	return d.Dial("tcp", addr)
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return sock.Wrap(c), nil
 }
 
 // A client connection's life: accepted, tracked for drains, served by the
@@ -132,8 +147,8 @@ func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 		rt.serveTCP(conn, slot, t, nil)
 		return
 	}
-	hc := newRawConn(conn)
-	defer putRawConn(hc)
+	hc := sock.Wrap(conn)
+	defer sock.Put(hc)
 	var client net.Conn = hc
 	var info tlsInfo
 	if t.tlsAt(slot) != nil {

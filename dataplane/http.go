@@ -16,6 +16,7 @@ import (
 	"sluice.dev/sluice/config"
 	"sluice.dev/sluice/dataplane/backend"
 	"sluice.dev/sluice/dataplane/h1"
+	"sluice.dev/sluice/dataplane/sock"
 )
 
 // clientBufSize bounds a request head: a request line or header block that
@@ -831,13 +832,13 @@ const coalesceMax = 32 << 10
 // body that spans more than one read then reaches the client in one write
 // instead of two.
 func (c *httpConn) appendReady(u *upstream, rest int64) int64 {
-	rc, ok := u.conn.(*rawConn)
+	rc, ok := u.conn.(*sock.Conn)
 	if !ok || u.br.Buffered() > 0 || int64(len(c.out))+rest > coalesceMax {
 		return 0
 	}
 	start := len(c.out)
 	c.out = slices.Grow(c.out, int(rest))
-	got := rc.readNow(c.out[start : start+int(rest)])
+	got := rc.ReadNow(c.out[start : start+int(rest)])
 	c.out = c.out[:start+got]
 	return int64(got)
 }

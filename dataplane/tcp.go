@@ -11,6 +11,7 @@ import (
 
 	"sluice.dev/sluice/config"
 	"sluice.dev/sluice/dataplane/backend"
+	"sluice.dev/sluice/dataplane/sock"
 )
 
 // serveTCP runs one client connection in mode tcp: pick a server, connect,
@@ -84,11 +85,11 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 	if idle == 0 {
 		idle = max(fe.raw.Client, be.timeouts.Server)
 	}
-	rc, rup := newRawConn(conn), newRawConn(up)
-	in, out := tunnel(rc, br, rup, nil, idle)
+	rc := sock.Wrap(conn)
+	in, out := tunnel(rc, br, up, nil, idle)
 	_ = up.Close()
-	putRawConn(rc)
-	putRawConn(rup)
+	sock.Put(rc)
+	sock.Put(up)
 	entry.bytesIn, entry.bytesOut = in, out
 	entry.term = "--"
 	fe.metrics.bytesIn.Add(float64(in))

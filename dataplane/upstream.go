@@ -57,6 +57,5 @@ func dialUpstream(srv *backend.Server, timeout time.Duration) (*upstream, error)
 	if err != nil {
 		return nil, err
 	}
-	conn = newRawConn(conn)
 	return &upstream{srv: srv, conn: conn, br: getReader(conn, upstreamBufSize)}, nil
 }
