@@ -9,7 +9,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # failure when it stops on a timer.
 FUZZTIME ?= 150000x
 
-.PHONY: all build demo demo-cluster test unit race fuzz vet bench bench-scale clean controlplane helm chart
+.PHONY: all build demo demo-cluster test unit race fuzz vet bench bench-scale clean controlplane helm chart corpus
 
 all: build
 
@@ -88,6 +88,13 @@ bench-side:
 # to ready, change to serving, CPU per change, memory, stable-route failures.
 bench-scale: controlplane
 	$(GO) test -run='^$$' -bench=ControllerScale -benchtime=1x -timeout=60m ./test/scale
+
+# What `sluice translate --any-class` makes of each manifest file of CORPUS
+# (real-world Ingresses and TCP services ConfigMaps): routes, honored
+# annotations, Events.
+CORPUS ?= ../shared/corpus/ingress
+corpus: build
+	SLUICE=$(BIN)/sluice hack/corpus/run.sh $(CORPUS)
 
 clean:
 	rm -rf $(BIN)

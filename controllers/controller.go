@@ -94,7 +94,7 @@ func New(cfg *rest.Config, o Options) (*Controller, error) {
 		return nil, errors.New("controllers: no Applier")
 	}
 	if o.Translate.HTTPSAddr != "" && o.Translate.FallbackCertificate == nil {
-		cert, err := selfSigned(time.Now())
+		cert, err := SelfSigned(time.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -138,10 +138,10 @@ func fetchSecrets(ctx context.Context, r client.Reader, names []types.Namespaced
 	return out, nil
 }
 
-// selfSigned makes the certificate served when no default certificate is
+// SelfSigned makes the certificate served when no default certificate is
 // configured (or it is unusable), as other controllers do: TLS works on
 // every host at once, and clients see plainly that it is not a real one.
-func selfSigned(now time.Time) (*config.Certificate, error) {
+func SelfSigned(now time.Time) (*config.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err

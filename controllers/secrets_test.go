@@ -88,7 +88,7 @@ func TestStoreBareSecrets(t *testing.T) {
 }
 
 func TestSelfSigned(t *testing.T) {
-	c, err := selfSigned(time.Now())
+	c, err := SelfSigned(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func liveTable(b *testing.B, s *translate.Snapshot, opts translate.Options) (*da
 }
 
 func BenchmarkSync(b *testing.B) {
-	fallback, err := selfSigned(time.Now())
+	fallback, err := SelfSigned(time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

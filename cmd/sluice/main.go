@@ -4,6 +4,7 @@
 //	sluice run -f FILE         serve a config file (no Kubernetes)
 //	sluice check -f FILE       validate a config file, like haproxy -c
 //	sluice controller [flags]  serve the Ingresses of a cluster
+//	sluice translate -f FILE   what the controller makes of manifest files
 //	sluice version             print version information
 package main
 
@@ -22,6 +23,7 @@ commands:
   run -f FILE        serve a config file
   check -f FILE      validate a config file (exit 0 when valid)
   controller         serve the Ingresses of a Kubernetes cluster
+  translate -f FILE  print the table the controller would make of manifest files
   version            print version information
 
 Run 'sluice <command> -h' for the flags of a command.
@@ -39,6 +41,8 @@ func dispatch(args []string) int {
 		return checkCmd(args[1:])
 	case "controller":
 		return controllerCmd(args[1:])
+	case "translate":
+		return translateCmd(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		return versionCmd()
 	case "help", "-h", "--help":

@@ -75,7 +75,7 @@ var annotations = []annotation{
 		s.backend.cookie.path = v
 		return nil
 	}},
-	{name: "session-cookie-samesite", typ: "Strict|Lax|None", def: "none (the browser's default)", cookie: true, parse: func(v string, s *ingressSettings) error {
+	{name: "session-cookie-samesite", typ: "Strict|Lax|None", def: "none (the browser's default)", nginx: true, cookie: true, parse: func(v string, s *ingressSettings) error {
 		for _, ok := range []string{"Strict", "Lax", "None"} {
 			if strings.EqualFold(v, ok) {
 				s.backend.cookie.sameSite = ok
@@ -84,7 +84,7 @@ var annotations = []annotation{
 		}
 		return fmt.Errorf("%q is not Strict, Lax or None", v)
 	}},
-	{name: "session-cookie-secure", typ: "true|false", def: "false", cookie: true, parse: func(v string, s *ingressSettings) error {
+	{name: "session-cookie-secure", typ: "true|false", def: "false", nginx: true, cookie: true, parse: func(v string, s *ingressSettings) error {
 		b, err := parseBool(v)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ var annotations = []annotation{
 		s.backend.balance = b
 		return nil
 	}},
-	{name: "proxy-connect-timeout", typ: "seconds, or a duration such as 500ms or 5s", def: "the dataplane's", parse: func(v string, s *ingressSettings) error {
+	{name: "proxy-connect-timeout", typ: "seconds, or a duration such as 500ms or 5s", def: "the dataplane's", nginx: true, parse: func(v string, s *ingressSettings) error {
 		d, err := parseTimeout(v)
 		if err != nil {
 			return err
@@ -108,7 +108,7 @@ var annotations = []annotation{
 		s.backend.connectTimeout = d
 		return nil
 	}},
-	{name: "proxy-read-timeout", typ: "seconds, or a duration such as 500ms or 5s", def: "the dataplane's", parse: func(v string, s *ingressSettings) error {
+	{name: "proxy-read-timeout", typ: "seconds, or a duration such as 500ms or 5s", def: "the dataplane's", nginx: true, parse: func(v string, s *ingressSettings) error {
 		d, err := parseTimeout(v)
 		if err != nil {
 			return err
@@ -140,6 +140,9 @@ var annotations = []annotation{
 var (
 	annotationKeys   = make([]struct{ sluice, nginx string }, len(annotations))
 	knownAnnotations = make(map[string]bool, len(annotations))
+	// honoredNginx are the ingress-nginx annotations read as their
+	// sluice.dev/ counterparts.
+	honoredNginx = make(map[string]bool, len(annotations))
 )
 
 func init() {
@@ -147,7 +150,16 @@ func init() {
 		annotationKeys[i].sluice = annotationPrefix + a.name
 		annotationKeys[i].nginx = nginxPrefix + a.name
 		knownAnnotations[annotationPrefix+a.name] = true
+		if a.nginx {
+			honoredNginx[nginxPrefix+a.name] = true
+		}
 	}
+}
+
+// Honors reports whether key is an Ingress annotation the translation reads:
+// one of sluice.dev/ or one of the ingress-nginx ones it takes as theirs.
+func Honors(key string) bool {
+	return knownAnnotations[key] || honoredNginx[key]
 }
 
 // ingressSettings is what an Ingress's annotations ask for.
@@ -208,15 +220,24 @@ func parseAnnotations(anns map[string]string, ref ObjectRef, events *eventLog) i
 		}
 	}
 
-	var unknown []string
+	// Misspelled sluice.dev/ keys and ingress-nginx features left behind in
+	// a migration both change nothing silently unless they are reported.
+	var unknown, unsupported []string
 	for k := range anns {
-		if strings.HasPrefix(k, annotationPrefix) && !knownAnnotations[k] {
+		switch {
+		case strings.HasPrefix(k, annotationPrefix) && !knownAnnotations[k]:
 			unknown = append(unknown, k)
+		case strings.HasPrefix(k, nginxPrefix) && !honoredNginx[k]:
+			unsupported = append(unsupported, k)
 		}
 	}
 	slices.Sort(unknown)
 	for _, k := range unknown {
 		events.warn(ref, ReasonUnknownAnnotation, "annotation %s is not a sluice annotation; ignored", k)
+	}
+	slices.Sort(unsupported)
+	for _, k := range unsupported {
+		events.warn(ref, ReasonUnsupportedAnnotation, "annotation %s is an ingress-nginx feature sluice does not implement; ignored", k)
 	}
 
 	if !s.backend.cookie.enabled {

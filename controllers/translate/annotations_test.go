@@ -131,12 +131,21 @@ func TestAnnotations(t *testing.T) {
 				"nginx.ingress.kubernetes.io/session-cookie-name", "route",
 				"nginx.ingress.kubernetes.io/session-cookie-max-age", "172800",
 				"nginx.ingress.kubernetes.io/session-cookie-path", "/shop",
-				// Not aliases: ignored, without events.
 				"nginx.ingress.kubernetes.io/session-cookie-samesite", "Strict",
+				"nginx.ingress.kubernetes.io/session-cookie-secure", "true",
+				"nginx.ingress.kubernetes.io/proxy-connect-timeout", "3",
+				"nginx.ingress.kubernetes.io/proxy-read-timeout", "600",
+				// No counterpart (ingress-nginx's load-balance takes
+				// other values): reported, ignored.
 				"nginx.ingress.kubernetes.io/session-cookie-expires", "172800",
 				"nginx.ingress.kubernetes.io/load-balance", "ewma",
 			},
-			backend: `  cookie route insert indirect nocache httponly attr "Max-Age=172800" attr "Path=/shop"` + "\n" + cookieServers,
+			backend: "  timeout connect 3s\n  timeout server 10m0s\n" +
+				`  cookie route insert indirect nocache httponly secure attr "Max-Age=172800" attr "Path=/shop" attr "SameSite=Strict"` + "\n" + cookieServers,
+			events: `
+				Ingress default/web Warning UnsupportedAnnotation: annotation nginx.ingress.kubernetes.io/load-balance is an ingress-nginx feature sluice does not implement; ignored
+				Ingress default/web Warning UnsupportedAnnotation: annotation nginx.ingress.kubernetes.io/session-cookie-expires is an ingress-nginx feature sluice does not implement; ignored
+				`,
 		},
 		{
 			name: "sluice.dev wins over nginx, even when invalid",
@@ -211,12 +220,13 @@ func TestAnnotations(t *testing.T) {
 
 		// Others.
 		{
-			name:    "unknown sluice.dev annotations; other prefixes are not ours to judge",
-			anns:    []string{"sluice.dev/rewrite-target", "/", "sluice.dev/Affinity", "cookie", "nginx.ingress.kubernetes.io/rewrite-target", "/", "example.com/x", "y"},
+			name:    "unknown sluice.dev annotations, unsupported ingress-nginx ones; other prefixes are not ours to judge",
+			anns:    []string{"sluice.dev/rewrite-target", "/", "sluice.dev/Affinity", "cookie", "nginx.ingress.kubernetes.io/rewrite-target", "/", "example.com/x", "y", "kubernetes.io/tls-acme", "true"},
 			backend: servers,
 			events: `
 				Ingress default/web Warning UnknownAnnotation: annotation sluice.dev/Affinity is not a sluice annotation; ignored
 				Ingress default/web Warning UnknownAnnotation: annotation sluice.dev/rewrite-target is not a sluice annotation; ignored
+				Ingress default/web Warning UnsupportedAnnotation: annotation nginx.ingress.kubernetes.io/rewrite-target is an ingress-nginx feature sluice does not implement; ignored
 				`,
 		},
 		{

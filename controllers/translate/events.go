@@ -11,23 +11,26 @@ import (
 // Event reasons. They are part of the controller's interface: users filter
 // `kubectl get events` on them.
 const (
-	ReasonInvalidAnnotation   = "InvalidAnnotation"
-	ReasonUnknownAnnotation   = "UnknownAnnotation"
-	ReasonUnusedAnnotation    = "UnusedAnnotation"
-	ReasonInvalidHost         = "InvalidHost"
-	ReasonInvalidPath         = "InvalidPath"
-	ReasonInvalidBackend      = "InvalidBackend"
-	ReasonPathConflict        = "PathConflict"
-	ReasonDefaultBackendClash = "DefaultBackendConflict"
-	ReasonServiceNotFound     = "ServiceNotFound"
-	ReasonServicePortNotFound = "ServicePortNotFound"
-	ReasonTLSDisabled         = "TLSDisabled"
-	ReasonTLSSecretNotFound   = "TLSSecretNotFound"
-	ReasonInvalidTLSSecret    = "InvalidTLSSecret"
-	ReasonTLSHostMismatch     = "TLSHostMismatch"
-	ReasonInvalidTCPService   = "InvalidTCPService"
-	ReasonProxyProtocol       = "ProxyProtocolNotSupported"
-	ReasonPortConflict        = "PortConflict"
+	ReasonInvalidAnnotation = "InvalidAnnotation"
+	ReasonUnknownAnnotation = "UnknownAnnotation"
+	// ReasonUnsupportedAnnotation: an nginx.ingress.kubernetes.io/ annotation
+	// without a sluice counterpart.
+	ReasonUnsupportedAnnotation = "UnsupportedAnnotation"
+	ReasonUnusedAnnotation      = "UnusedAnnotation"
+	ReasonInvalidHost           = "InvalidHost"
+	ReasonInvalidPath           = "InvalidPath"
+	ReasonInvalidBackend        = "InvalidBackend"
+	ReasonPathConflict          = "PathConflict"
+	ReasonDefaultBackendClash   = "DefaultBackendConflict"
+	ReasonServiceNotFound       = "ServiceNotFound"
+	ReasonServicePortNotFound   = "ServicePortNotFound"
+	ReasonTLSDisabled           = "TLSDisabled"
+	ReasonTLSSecretNotFound     = "TLSSecretNotFound"
+	ReasonInvalidTLSSecret      = "InvalidTLSSecret"
+	ReasonTLSHostMismatch       = "TLSHostMismatch"
+	ReasonInvalidTCPService     = "InvalidTCPService"
+	ReasonProxyProtocol         = "ProxyProtocolNotSupported"
+	ReasonPortConflict          = "PortConflict"
 )
 
 // eventLog collects events, dropping exact repeats (a missing Service named

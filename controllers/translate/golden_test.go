@@ -1,11 +1,8 @@
 package translate
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,10 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
@@ -45,54 +40,19 @@ func loadManifests(t *testing.T, path string) []runtime.Object {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []runtime.Object
-	d := yaml.NewYAMLOrJSONDecoder(f, 4096)
-	for {
-		var raw json.RawMessage
-		if err := d.Decode(&raw); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if len(raw) == 0 || string(raw) == "null" {
-			continue
-		}
-		var tm metav1.TypeMeta
-		if err := json.Unmarshal(raw, &tm); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		var obj runtime.Object
-		switch tm.Kind {
-		case "Ingress":
-			obj = &networkingv1.Ingress{}
-		case "IngressClass":
-			obj = &networkingv1.IngressClass{}
-		case "Service":
-			obj = &corev1.Service{}
-		case "EndpointSlice":
-			obj = &discoveryv1.EndpointSlice{}
-		case "ConfigMap":
-			obj = &corev1.ConfigMap{}
-		case "Secret":
-			obj = &corev1.Secret{}
-		default:
-			continue
-		}
-		if err := json.Unmarshal(raw, obj); err != nil {
-			t.Fatalf("%s: %s: %v", path, tm.Kind, err)
-		}
-		if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && tm.Kind != "IngressClass" {
-			m.SetNamespace("default")
-		}
+	var m Manifests
+	if err := m.Read(f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for _, obj := range m.Objects {
 		if s, ok := obj.(*corev1.Secret); ok {
 			if names, ok := s.Annotations[certificateAnnotation]; ok {
 				p := testCert(t, false, strings.Split(names, ",")...)
 				s.Data = map[string][]byte{corev1.TLSCertKey: p.crt, corev1.TLSPrivateKeyKey: p.key}
 			}
 		}
-		out = append(out, obj)
 	}
-	return out
+	return m.Objects
 }
 
 // TestGolden translates each testdata/*.yaml and compares the printed
