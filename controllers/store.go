@@ -44,16 +44,9 @@ type store struct {
 }
 
 func newStore() *store {
-	return &store{snap: translate.Snapshot{
-		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
-		IngressClasses: map[string]*networkingv1.IngressClass{},
-		Services:       map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
-		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
-		Secrets:        map[types.NamespacedName]*corev1.Secret{},
-
-		SlicesByService: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-	}, bare: map[types.NamespacedName]bool{}}
+	snap := translate.NewSnapshot()
+	snap.SlicesByService = map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
+	return &store{snap: *snap, bare: map[types.NamespacedName]bool{}}
 }
 
 func keyOf(o client.Object) types.NamespacedName {

@@ -109,14 +109,7 @@ func TestGolden(t *testing.T) {
 }
 
 func deepCopySnapshot(s *Snapshot) *Snapshot {
-	c := &Snapshot{
-		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
-		IngressClasses: map[string]*networkingv1.IngressClass{},
-		Services:       map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
-		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
-		Secrets:        map[types.NamespacedName]*corev1.Secret{},
-	}
+	c := NewSnapshot()
 	for k, v := range s.Ingresses {
 		c.Ingresses[k] = v.DeepCopy()
 	}

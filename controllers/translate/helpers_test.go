@@ -207,14 +207,7 @@ func configMap(ns, name string, kv ...string) *corev1.ConfigMap {
 // snap files objects into a Snapshot. Unless an IngressClass is given, the
 // standard one (ours, not the default) is added.
 func snap(objs ...runtime.Object) *Snapshot {
-	s := &Snapshot{
-		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
-		IngressClasses: map[string]*networkingv1.IngressClass{},
-		Services:       map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
-		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
-		Secrets:        map[types.NamespacedName]*corev1.Secret{},
-	}
+	s := NewSnapshot()
 	classGiven := false
 	for _, o := range objs {
 		switch o := o.(type) {

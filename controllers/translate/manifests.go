@@ -115,14 +115,7 @@ func (m *Manifests) add(raw json.RawMessage) error {
 // two objects with the same kind and name, the later one wins, as a later
 // `kubectl apply` would.
 func (m *Manifests) Snapshot() *Snapshot {
-	s := &Snapshot{
-		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
-		IngressClasses: map[string]*networkingv1.IngressClass{},
-		Services:       map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
-		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
-		Secrets:        map[types.NamespacedName]*corev1.Secret{},
-	}
+	s := NewSnapshot()
 	for _, o := range m.Objects {
 		meta := o.(metav1.Object)
 		key := types.NamespacedName{Namespace: meta.GetNamespace(), Name: meta.GetName()}

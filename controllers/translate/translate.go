@@ -111,6 +111,18 @@ type Snapshot struct {
 	SlicesByService map[types.NamespacedName][]*discoveryv1.EndpointSlice
 }
 
+// NewSnapshot returns a Snapshot with every map made and empty.
+func NewSnapshot() *Snapshot {
+	return &Snapshot{
+		Ingresses:      map[types.NamespacedName]*networkingv1.Ingress{},
+		IngressClasses: map[string]*networkingv1.IngressClass{},
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName]*discoveryv1.EndpointSlice{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
+	}
+}
+
 // GroupSlices groups EndpointSlices by the Service they belong to, each
 // list sorted by name: Snapshot.SlicesByService.
 func GroupSlices(all map[types.NamespacedName]*discoveryv1.EndpointSlice) map[types.NamespacedName][]*discoveryv1.EndpointSlice {
