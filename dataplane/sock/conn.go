@@ -1,7 +1,7 @@
 // Package sock is the TCP connection of sluice's engines: a non-blocking
 // socket read and written with raw system calls that waits on Go's poller
-// only when a call would block, dialed without Go's resolver machinery, and
-// spliced to another one for bulk streams.
+// only when a call would block, accepted and dialed without Go's address
+// bookkeeping, and spliced to another one for bulk streams.
 //
 // A proxy pinned to one core spends most of its time in short read and
 // write calls on non-blocking sockets. Go marks each as a possibly
@@ -12,10 +12,14 @@
 // never blocks. Raw calls cannot block here (the socket is non-blocking,
 // EAGAIN parks the goroutine on the poller as net.Conn does), so they skip
 // that bookkeeping.
+//
+// An accepted connection joins the poller only when it first has to wait:
+// a client whose request is there at accept (TCP_DEFER_ACCEPT) and whose
+// response leaves in one write is served and closed without the two
+// epoll_ctl calls and the poller's bookkeeping.
 package sock
 
 import (
-	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -26,9 +30,10 @@ import (
 	"time"
 )
 
-// socket is what a Conn needs of the descriptor's owner: *net.TCPConn
-// for accepted connections, *os.File for dialed ones. Both register the
-// descriptor with Go's poller and keep its deadlines.
+// socket is what a Conn needs of the owner of its descriptor once it is on
+// the poller: *net.TCPConn (wrapped) or *os.File (dialed, or accepted and
+// registered). Both keep the deadlines and close the descriptor safely
+// while other goroutines use it.
 type socket interface {
 	SyscallConn() (syscall.RawConn, error)
 	SetReadDeadline(time.Time) error
@@ -37,12 +42,29 @@ type socket interface {
 }
 
 // Conn is a TCP connection. It implements net.Conn.
+//
+// An accepted Conn off the poller belongs to one goroutine, which alone
+// reads, writes, sets deadlines and closes it: its raw calls on the
+// descriptor take no lock, so a Close elsewhere could let them reach a
+// descriptor number the kernel has handed to someone else. Register puts
+// it on the poller (whose reference count makes every call safe from any
+// goroutine) before a second goroutine uses it. Interrupt and Abort may be
+// called from anywhere until the owner closes it.
 type Conn struct {
-	s   socket
-	rc  syscall.RawConn
-	tcp *net.TCPConn   // accepted: its addresses; nil when dialed
-	to  netip.AddrPort // dialed: the server's address
+	fd  int             // the descriptor; -1 once closed off the poller
+	s   socket          // nil while off the poller
+	rc  syscall.RawConn // s's
+	tcp *net.TCPConn    // wrapped: its addresses
+	to  netip.AddrPort  // dialed: the server's address; accepted: the client's
 
+	// mu orders the owner's Register and Close of a Conn off the poller
+	// with Interrupt and Abort from other goroutines.
+	mu sync.Mutex
+	// polled is set once s is: it publishes s to Interrupt and Abort.
+	polled atomic.Bool
+	// interrupted (under mu): an Interrupt came while off the poller;
+	// the first wait starts with an expired read deadline.
+	interrupted bool
 	// closed is set by Close: os reports I/O on a closed file with its
 	// own error, and callers expect net.ErrClosed.
 	closed atomic.Bool
@@ -50,15 +72,13 @@ type Conn struct {
 	// One state per direction: a tunnel reads and writes the same
 	// connection from two goroutines.
 	rd, wr rawIO
+	// Deadlines asked for while off the poller, set when it joins.
+	rdPending, wrPending time.Time
 }
 
 var connPool sync.Pool
 
-func getConn(s socket) (*Conn, error) {
-	rc, err := s.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
+func getConn() *Conn {
 	c, _ := connPool.Get().(*Conn)
 	if c == nil {
 		c = &Conn{}
@@ -66,20 +86,32 @@ func getConn(s socket) (*Conn, error) {
 		c.rd.now = c.rd.readOnce
 		c.wr.fn = c.wr.write
 	}
-	c.s, c.rc = s, rc
-	return c, nil
+	c.fd = -1
+	return c
 }
 
-// Wrap returns c as a Conn when it is a TCP connection, anything else as
-// it is. Closing stays with whoever accepted or dialed c; Put gives the
-// wrapper back once nothing uses it any more.
+// setSocket puts c on the poller through s.
+func (c *Conn) setSocket(s socket) error {
+	rc, err := s.SyscallConn()
+	if err != nil {
+		return err
+	}
+	c.s, c.rc = s, rc
+	c.polled.Store(true)
+	return nil
+}
+
+// Wrap returns c as a Conn when it is a *net.TCPConn, anything else
+// (a Conn included) as it is. Closing stays with whoever accepted or
+// dialed c; Put gives a wrapper back once nothing uses it any more.
 func Wrap(c net.Conn) net.Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c
 	}
-	w, err := getConn(tc)
-	if err != nil {
+	w := getConn()
+	if err := w.setSocket(tc); err != nil {
+		Put(w)
 		return c
 	}
 	w.tcp = tc
@@ -93,128 +125,51 @@ func Put(c net.Conn) {
 	if !ok {
 		return
 	}
-	w.s, w.rc, w.tcp, w.to = nil, nil, nil, netip.AddrPort{}
+	w.fd, w.s, w.rc, w.tcp, w.to = -1, nil, nil, nil, netip.AddrPort{}
+	w.polled.Store(false)
+	w.interrupted = false
 	w.closed.Store(false)
 	w.rd.p, w.wr.p = nil, nil
 	w.rd.deadline, w.wr.deadline = lazyDeadline{}, lazyDeadline{}
+	w.rdPending, w.wrPending = time.Time{}, time.Time{}
 	connPool.Put(w)
 }
 
-// Dial connects to addr, waiting at most timeout (0: no limit) for the
-// handshake. Nagle's algorithm is off, as on Go's TCP connections: a proxy
-// writes whole heads and bodies.
-//
-// A handshake done by the time connect returns (loopback) costs socket,
-// setsockopt, connect, fcntl and epoll_ctl for the poller, and getpeername;
-// Go's dialer adds address resolution, a context per dial, getsockname and
-// an SO_ERROR read.
-func Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
-	sa, family, err := sockaddr(addr)
+// Register puts c on the poller now, as a connection that two goroutines
+// are about to share must be. It is a no-op for one already there. Only
+// c's owner calls it.
+func (c *Conn) Register() error {
+	if c.s != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return &net.OpError{Op: "register", Net: "tcp", Addr: c.RemoteAddr(), Err: net.ErrClosed}
+	}
+	// A non-blocking descriptor given to os.NewFile joins the poller,
+	// which is all a socket needs from it; the File owns it from here.
+	f := os.NewFile(uintptr(c.fd), "tcp")
+	if err := c.setSocket(f); err != nil {
+		// Only a nil File fails, and NewFile of a valid descriptor is
+		// never nil: the descriptor stays c's to close.
+		return c.opError("register", err)
+	}
+	var err error
+	if !c.rdPending.IsZero() {
+		err = f.SetReadDeadline(c.rdPending)
+	}
+	if c.interrupted && err == nil {
+		err = f.SetReadDeadline(time.Now())
+	}
+	if !c.wrPending.IsZero() && err == nil {
+		err = f.SetWriteDeadline(c.wrPending)
+	}
+	c.rdPending, c.wrPending = time.Time{}, time.Time{}
 	if err != nil {
-		return nil, dialError(addr, err)
+		return c.opError("register", err)
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, dialError(addr, os.NewSyscallError("socket", err))
-	}
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		syscall.Close(fd)
-		return nil, dialError(addr, os.NewSyscallError("setsockopt", err))
-	}
-	pending := false
-	switch err := syscall.Connect(fd, sa); err {
-	case nil, syscall.EISCONN:
-	// An interrupted connect goes on in the background, as one in progress.
-	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-		pending = true
-	default:
-		syscall.Close(fd)
-		return nil, dialError(addr, os.NewSyscallError("connect", err))
-	}
-	// A non-blocking descriptor given to os.NewFile is registered with the
-	// poller, which is all a socket needs from it.
-	f := os.NewFile(uintptr(fd), "tcp")
-	c, err := getConn(f)
-	if err != nil {
-		f.Close()
-		return nil, dialError(addr, err)
-	}
-	c.to = addr
-	if pending {
-		if err := c.awaitConnect(timeout); err != nil {
-			f.Close()
-			Put(c)
-			return nil, dialError(addr, err)
-		}
-	}
-	return c, nil
-}
-
-// awaitConnect waits for the handshake of a non-blocking connect: the
-// socket turns writable, and SO_ERROR tells how it ended.
-func (c *Conn) awaitConnect(timeout time.Duration) error {
-	if timeout > 0 {
-		if err := c.s.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-			return err
-		}
-		defer c.s.SetWriteDeadline(time.Time{})
-	}
-	first := true
-	var soerr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		// The poller forgets a wake-up that came before this call, so the
-		// first look is at the socket: a peer name means the handshake is
-		// done (on loopback it often is); otherwise SO_ERROR tells a
-		// failure from a handshake still going on. After a wake-up,
-		// SO_ERROR alone tells.
-		looked := first
-		first = false
-		if looked {
-			if _, err := syscall.Getpeername(int(fd)); err == nil {
-				return true
-			}
-		}
-		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-		if err != nil {
-			soerr = os.NewSyscallError("getsockopt", err)
-			return true
-		}
-		switch e := syscall.Errno(n); e {
-		case 0, syscall.EISCONN:
-			return !looked
-		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-			return false
-		default:
-			soerr = os.NewSyscallError("connect", e)
-			return true
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return soerr
-}
-
-func sockaddr(addr netip.AddrPort) (syscall.Sockaddr, int, error) {
-	ip := addr.Addr()
-	switch {
-	case ip.Is4() || ip.Is4In6():
-		return &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: ip.Unmap().As4()}, syscall.AF_INET, nil
-	case ip.Is6() && ip.Zone() == "":
-		return &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()}, syscall.AF_INET6, nil
-	}
-	return nil, 0, errors.New("address needs the system dialer")
-}
-
-// Dialable reports whether Dial takes addr: an IPv4 or IPv6 address
-// without a zone.
-func Dialable(addr netip.AddrPort) bool {
-	_, _, err := sockaddr(addr)
-	return err == nil && addr.Port() != 0
-}
-
-func dialError(addr netip.AddrPort, err error) error {
-	return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: err}
+	return nil
 }
 
 func (c *Conn) Read(p []byte) (int, error) {
@@ -222,12 +177,32 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	r := &c.rd
+	if c.s == nil {
+		if c.closed.Load() {
+			return 0, c.opError("read", net.ErrClosed)
+		}
+		r.p = p
+		done := r.read(uintptr(c.fd))
+		r.p = nil
+		if done {
+			return c.readResult()
+		}
+		// Nothing there yet: wait on the poller.
+		if err := c.Register(); err != nil {
+			return 0, err
+		}
+	}
 	r.p = p
 	err := c.rc.Read(r.fn)
 	r.p = nil
 	if err != nil {
 		return 0, c.opError("read", err)
 	}
+	return c.readResult()
+}
+
+func (c *Conn) readResult() (int, error) {
+	r := &c.rd
 	if r.errno != 0 {
 		return 0, c.opError("read", r.errno)
 	}
@@ -243,6 +218,26 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	w := &c.wr
 	w.p, w.n, w.errno = p, 0, 0
+	if c.s == nil {
+		if c.closed.Load() {
+			w.p = nil
+			return 0, c.opError("write", net.ErrClosed)
+		}
+		if w.write(uintptr(c.fd)) {
+			n, errno := w.n, w.errno
+			w.p = nil
+			if errno != 0 {
+				return n, c.opError("write", errno)
+			}
+			return n, nil
+		}
+		// The send queue is full: wait on the poller for room.
+		if err := c.Register(); err != nil {
+			n := w.n
+			w.p = nil
+			return n, err
+		}
+	}
 	err := c.rc.Write(w.fn)
 	n := w.n
 	w.p = nil
@@ -265,7 +260,12 @@ func (c *Conn) ReadNow(p []byte) int {
 	}
 	r := &c.rd
 	r.p, r.n, r.errno = p, 0, 0
-	err := c.rc.Read(r.now)
+	var err error
+	if c.s == nil {
+		r.readOnce(uintptr(c.fd))
+	} else {
+		err = c.rc.Read(r.now)
+	}
 	r.p = nil
 	if err != nil || r.errno != 0 {
 		return 0
@@ -273,11 +273,11 @@ func (c *Conn) ReadNow(p []byte) int {
 	return r.n
 }
 
-// opError reports err as net.Conn does; a closed dialed connection says
-// net.ErrClosed like an accepted one.
+// opError reports err as net.Conn does; a closed file says net.ErrClosed
+// like a closed net.Conn.
 func (c *Conn) opError(op string, err error) error {
 	if oe, ok := err.(*net.OpError); ok {
-		return oe // from the poller of an accepted connection, already wrapped
+		return oe // from the poller of a wrapped connection, already wrapped
 	}
 	if c.closed.Load() {
 		err = net.ErrClosed
@@ -285,37 +285,101 @@ func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
+// control runs f on the descriptor: through the poller's reference count
+// when c is on it, directly when only its owner can be using it.
+func (c *Conn) control(f func(fd int) error) error {
+	if c.s == nil {
+		if c.closed.Load() {
+			return net.ErrClosed
+		}
+		return f(c.fd)
+	}
+	var ferr error
+	if err := c.rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
 // CloseWrite sends a FIN: the peer reads EOF, and can still send.
 func (c *Conn) CloseWrite() error {
 	if c.tcp != nil {
 		return c.tcp.CloseWrite()
 	}
-	var serr error
-	err := c.rc.Control(func(fd uintptr) {
-		serr = syscall.Shutdown(int(fd), syscall.SHUT_WR)
-	})
-	if err == nil && serr != nil {
-		err = os.NewSyscallError("shutdown", serr)
-	}
+	err := c.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_WR) })
 	if err != nil {
-		return c.opError("close", err)
+		return c.opError("close", os.NewSyscallError("shutdown", err))
 	}
 	return nil
 }
 
+// Close is the owner's: off the poller, nothing else may be using c.
 func (c *Conn) Close() error {
-	c.closed.Store(true)
-	return c.s.Close()
+	if c.s != nil {
+		c.closed.Store(true)
+		return c.s.Close()
+	}
+	c.mu.Lock()
+	if c.closed.Swap(true) {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	// Past this point Abort leaves the descriptor alone: its number may
+	// belong to another connection as soon as it is closed.
+	fd := c.fd
+	c.fd = -1
+	c.mu.Unlock()
+	if err := syscall.Close(fd); err != nil {
+		return c.opError("close", os.NewSyscallError("close", err))
+	}
+	return nil
+}
+
+// Interrupt wakes a goroutine waiting to read from c, as an expired read
+// deadline does; the owner's next SetReadDeadline lifts it. Off the
+// poller nobody waits yet: the first wait starts expired. It is how a
+// drain reaches connections idle between requests.
+func (c *Conn) Interrupt() {
+	if !c.polled.Load() {
+		c.mu.Lock()
+		if !c.polled.Load() {
+			c.interrupted = true
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+	_ = c.s.SetReadDeadline(time.Now())
+}
+
+// Abort ends c for whoever is using it: both directions are shut down, so
+// a read returns EOF and a write fails, waiting or not. The owner still
+// closes c; an Abort after that does nothing.
+func (c *Conn) Abort() {
+	if !c.polled.Load() {
+		c.mu.Lock()
+		if !c.polled.Load() {
+			if !c.closed.Load() {
+				_ = syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+			}
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+	_ = c.rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
 }
 
 func (c *Conn) LocalAddr() net.Addr {
 	if c.tcp != nil {
 		return c.tcp.LocalAddr()
 	}
-	// Dialed connections learn their own address only when asked: it is
-	// for logs and errors.
+	// Only logs and errors ask for it: learned when asked.
 	var sa syscall.Sockaddr
-	_ = c.rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
+	_ = c.control(func(fd int) (err error) {
+		sa, err = syscall.Getsockname(fd)
+		return err
+	})
 	switch sa := sa.(type) {
 	case *syscall.SockaddrInet4:
 		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
@@ -332,12 +396,38 @@ func (c *Conn) RemoteAddr() net.Addr {
 	return net.TCPAddrFromAddrPort(c.to)
 }
 
+// RemoteAddrPort is the peer's address without an allocation.
+func (c *Conn) RemoteAddrPort() netip.AddrPort {
+	if c.tcp != nil {
+		if ta, ok := c.tcp.RemoteAddr().(*net.TCPAddr); ok {
+			return ta.AddrPort()
+		}
+	}
+	return c.to
+}
+
+func (c *Conn) setReadDeadline(t time.Time) error {
+	if c.s == nil {
+		c.rdPending = t
+		return nil
+	}
+	return c.s.SetReadDeadline(t)
+}
+
+func (c *Conn) setWriteDeadline(t time.Time) error {
+	if c.s == nil {
+		c.wrPending = t
+		return nil
+	}
+	return c.s.SetWriteDeadline(t)
+}
+
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	return c.rd.deadline.update(t, c.s.SetReadDeadline)
+	return c.rd.deadline.update(t, c.setReadDeadline)
 }
 
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	return c.wr.deadline.update(t, c.s.SetWriteDeadline)
+	return c.wr.deadline.update(t, c.setWriteDeadline)
 }
 
 func (c *Conn) SetDeadline(t time.Time) error {
@@ -347,5 +437,11 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
-// SyscallConn gives the descriptor to code that needs it (socket options).
-func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+// SyscallConn gives the descriptor to code that needs it (socket options);
+// c joins the poller first.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if err := c.Register(); err != nil {
+		return nil, err
+	}
+	return c.rc, nil
+}

@@ -67,10 +67,35 @@ func dialed(t *testing.T) (*Conn, net.Conn) {
 	return c, peer
 }
 
+// listened returns a Conn taken by a Listener (off the poller) and the
+// client that dialed it.
+func listened(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewListener(ln.(*net.TCPListener))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	peer, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.AcceptConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); peer.Close() })
+	return c, peer
+}
+
 var kinds = []struct {
 	name string
 	pair func(*testing.T) (*Conn, net.Conn)
-}{{"accepted", accepted}, {"dialed", dialed}}
+}{{"wrapped", accepted}, {"dialed", dialed}, {"listened", listened}}
 
 func TestReadWrite(t *testing.T) {
 	for _, k := range kinds {

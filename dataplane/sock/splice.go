@@ -90,6 +90,14 @@ func fcntl(fd, cmd, arg int) (int, error) {
 // splice copies src to dst until src's EOF. Deadlines on either side
 // apply as to Read and Write.
 func splice(dst, src *Conn) (int64, error) {
+	// Splicing waits on both sides in turn; a stream long enough to be
+	// spliced will wait anyway.
+	if err := src.Register(); err != nil {
+		return 0, err
+	}
+	if err := dst.Register(); err != nil {
+		return 0, err
+	}
 	p, err := getPipe()
 	if err != nil {
 		return io.Copy(writerOnly{dst}, readerOnly{src})

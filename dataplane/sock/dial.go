@@ -1,0 +1,126 @@
+package sock
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Dial connects to addr, waiting at most timeout (0: no limit) for the
+// handshake. Nagle's algorithm is off, as on Go's TCP connections: a proxy
+// writes whole heads and bodies.
+//
+// A handshake done by the time connect returns (loopback) costs socket,
+// setsockopt, connect, fcntl and epoll_ctl for the poller, and getpeername;
+// Go's dialer adds address resolution, a context per dial, getsockname and
+// an SO_ERROR read.
+func Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
+	sa, family, err := sockaddr(addr)
+	if err != nil {
+		return nil, dialError(addr, err)
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, dialError(addr, os.NewSyscallError("socket", err))
+	}
+	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+		syscall.Close(fd)
+		return nil, dialError(addr, os.NewSyscallError("setsockopt", err))
+	}
+	pending := false
+	switch err := syscall.Connect(fd, sa); err {
+	case nil, syscall.EISCONN:
+	// An interrupted connect goes on in the background, as one in progress.
+	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+		pending = true
+	default:
+		syscall.Close(fd)
+		return nil, dialError(addr, os.NewSyscallError("connect", err))
+	}
+	c := getConn()
+	c.fd = fd
+	if err := c.Register(); err != nil {
+		c.Close()
+		Put(c)
+		return nil, dialError(addr, err)
+	}
+	c.to = addr
+	if pending {
+		if err := c.awaitConnect(timeout); err != nil {
+			c.Close()
+			Put(c)
+			return nil, dialError(addr, err)
+		}
+	}
+	return c, nil
+}
+
+// awaitConnect waits for the handshake of a non-blocking connect: the
+// socket turns writable, and SO_ERROR tells how it ended.
+func (c *Conn) awaitConnect(timeout time.Duration) error {
+	if timeout > 0 {
+		if err := c.s.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+		defer c.s.SetWriteDeadline(time.Time{})
+	}
+	first := true
+	var soerr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		// The poller forgets a wake-up that came before this call, so the
+		// first look is at the socket: a peer name means the handshake is
+		// done (on loopback it often is); otherwise SO_ERROR tells a
+		// failure from a handshake still going on. After a wake-up,
+		// SO_ERROR alone tells.
+		looked := first
+		first = false
+		if looked {
+			if _, err := syscall.Getpeername(int(fd)); err == nil {
+				return true
+			}
+		}
+		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		if err != nil {
+			soerr = os.NewSyscallError("getsockopt", err)
+			return true
+		}
+		switch e := syscall.Errno(n); e {
+		case 0, syscall.EISCONN:
+			return !looked
+		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+			return false
+		default:
+			soerr = os.NewSyscallError("connect", e)
+			return true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return soerr
+}
+
+func sockaddr(addr netip.AddrPort) (syscall.Sockaddr, int, error) {
+	ip := addr.Addr()
+	switch {
+	case ip.Is4() || ip.Is4In6():
+		return &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: ip.Unmap().As4()}, syscall.AF_INET, nil
+	case ip.Is6() && ip.Zone() == "":
+		return &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()}, syscall.AF_INET6, nil
+	}
+	return nil, 0, errors.New("address needs the system dialer")
+}
+
+// Dialable reports whether Dial takes addr: an IPv4 or IPv6 address
+// without a zone.
+func Dialable(addr netip.AddrPort) bool {
+	_, _, err := sockaddr(addr)
+	return err == nil && addr.Port() != 0
+}
+
+func dialError(addr netip.AddrPort, err error) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: err}
+}
