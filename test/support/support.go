@@ -30,16 +30,36 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
-// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago.
+// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago
+// and that no earlier call of this process returned: the kernel may hand
+// a port just released to the next listener asking for any, so two calls
+// in a row (an HTTP and an HTTPS port, say) could otherwise get the same.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		given.Lock()
+		seen := given.addrs[addr]
+		given.addrs[addr] = true
+		given.Unlock()
+		if !seen {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	tb.Fatal("no loopback port left that was not handed out before")
+	return ""
 }
+
+// given are the addresses FreeAddr returned.
+var given = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
 
 // FreePort is FreeAddr's port.
 func FreePort(tb testing.TB) int {

@@ -38,3 +38,16 @@ func TestFreePortIsBindable(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// Ports handed out are never handed out again within a process, however
+// often the kernel offers a released one.
+func TestFreeAddrDistinct(t *testing.T) {
+	seen := map[string]bool{}
+	for range 500 {
+		a := FreeAddr(t)
+		if seen[a] {
+			t.Fatalf("%s handed out twice", a)
+		}
+		seen[a] = true
+	}
+}
