@@ -83,7 +83,7 @@ bench-side:
 	GO=$(GO) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_DURATION=$(BENCH_DURATION) \
 	BENCH_SCENARIOS=$(BENCH_SCENARIOS) hack/bench/run.sh
 
-# The controller against a real API server with 100, 1,000 and 10,000
+# The controller against a real API server with 1, 100, 1,000 and 10,000
 # Ingresses (SLUICE_SCALE_SIZES, SLUICE_SCALE_CHANGES to change): start-up
 # to ready, change to serving, CPU per change, memory, stable-route failures.
 bench-scale: controlplane

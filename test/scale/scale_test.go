@@ -37,9 +37,9 @@ import (
 
 // BenchmarkControllerScale runs once per size; b.N is ignored (each size is
 // one expensive measurement). Sizes: SLUICE_SCALE_SIZES, default
-// "100,1000,10000"; changes per kind: SLUICE_SCALE_CHANGES, default 100.
+// "1,100,1000,10000"; changes per kind: SLUICE_SCALE_CHANGES, default 100.
 func BenchmarkControllerScale(b *testing.B) {
-	sizes := []int{100, 1000, 10000}
+	sizes := []int{1, 100, 1000, 10000}
 	if v := os.Getenv("SLUICE_SCALE_SIZES"); v != "" {
 		sizes = nil
 		for _, f := range strings.Split(v, ",") {
