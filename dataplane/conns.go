@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -15,13 +16,26 @@ import (
 	"sluice.dev/sluice/dataplane/sock"
 )
 
-// listenTCP is the default listener. TCP keep-alive probes are off on
-// accepted connections, as in HAProxy without option clitcpka: idle
-// limits are the timeouts' job, and Go would otherwise spend four
-// setsockopt calls on every accepted connection.
+// listenTCP is the default listener: sock's, whose connections join the
+// poller only when they have to wait (see sock.Listener). TCP keep-alive
+// probes are off on accepted connections, as in HAProxy without option
+// clitcpka: idle limits are the timeouts' job.
 func listenTCP(addr string) (net.Listener, error) {
 	lc := net.ListenConfig{KeepAlive: -1}
-	return lc.Listen(context.Background(), "tcp", addr)
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return ln, nil
+	}
+	sl, err := sock.NewListener(tl)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return sl, nil
 }
 
 // setDeferAccept asks the kernel to hand over connections on ln only once
@@ -130,7 +144,9 @@ func (rt *Runtime) untrack(conn net.Conn) {
 func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 	defer rt.connWG.Done()
 	defer rt.curConn.Add(-1)
-	defer conn.Close()
+	// Closed once untracked: a drain may Abort or Interrupt a tracked
+	// connection, and one off the poller is closed by its owner only.
+	defer closeConn(conn)
 	slot := l.slot
 	t := rt.table.Load()
 	fe := t.frontends[slot]
@@ -148,11 +164,22 @@ func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 		return
 	}
 	hc := sock.Wrap(conn)
-	defer sock.Put(hc)
+	if hc != conn {
+		defer sock.Put(hc)
+	}
 	var client net.Conn = hc
 	var info tlsInfo
 	if t.tlsAt(slot) != nil {
 		st.busy.Store(true)
+		// TLS keeps the connection on the poller from the start: the
+		// handshake always waits for the client's second flight, and
+		// crypto/tls reads and writes from two goroutines in a tunnel.
+		if sc, ok := hc.(*sock.Conn); ok {
+			if err := sc.Register(); err != nil {
+				rt.log.Debug("client connection not registered", "frontend", fe.name, "error", err)
+				return
+			}
+		}
 		tc, ti, err := handshake(hc, l.tls, fe.timeouts.client)
 		if err != nil {
 			fe.metrics.tlsFail.Inc()
@@ -174,9 +201,25 @@ func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 	putReader(br)
 }
 
+// closeConn closes a client connection and recycles it when it is sock's.
+func closeConn(c net.Conn) {
+	_ = c.Close()
+	sock.Put(c)
+}
+
+// abortConn ends a connection another goroutine is serving: it wakes
+// whatever waits on it, and the owner closes it.
+func abortConn(c net.Conn) {
+	if sc, ok := c.(*sock.Conn); ok {
+		sc.Abort()
+		return
+	}
+	_ = c.Close()
+}
+
 // Shutdown stops accepting, lets requests in flight finish, closes idle
 // keep-alive connections, and waits until every connection is gone or ctx
-// ends (then the rest are closed).
+// ends (then the rest are cut off: shut down, and closed by their owners).
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	rt.mu.Lock()
 	rt.closed = true
@@ -202,7 +245,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			rt.connsMu.Lock()
 			for c := range rt.conns {
-				_ = c.Close()
+				abortConn(c)
 			}
 			rt.connsMu.Unlock()
 			<-done
@@ -220,7 +263,12 @@ func (rt *Runtime) wakeIdle() {
 	rt.connsMu.Lock()
 	defer rt.connsMu.Unlock()
 	for c, st := range rt.conns {
-		if !st.busy.Load() {
+		if st.busy.Load() {
+			continue
+		}
+		if sc, ok := c.(*sock.Conn); ok {
+			sc.Interrupt() // its deadlines are its owner's to set
+		} else {
 			_ = c.SetReadDeadline(time.Now())
 		}
 	}

@@ -71,8 +71,13 @@ func (c *httpConn) init(rt *Runtime, conn net.Conn, slot int, br *bufio.Reader, 
 	c.src = netip.Addr{}
 	c.srcKey = c.srcKey[:0]
 	c.srcStr = c.srcStr[:0]
-	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
+	var ap netip.AddrPort
+	if sc, ok := conn.(*sock.Conn); ok {
+		ap = sc.RemoteAddrPort() // RemoteAddr would allocate
+	} else if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		ap = ta.AddrPort()
+	}
+	if ap.IsValid() {
 		c.src = ap.Addr().Unmap()
 		c.srcPort = ap.Port()
 		c.srcKey = append(c.srcKey, c.src.AsSlice()...)

@@ -88,7 +88,9 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 	rc := sock.Wrap(conn)
 	in, out := tunnel(rc, br, up, nil, idle)
 	_ = up.Close()
-	sock.Put(rc)
+	if rc != conn {
+		sock.Put(rc) // a wrapper of ours; conn is its owner's to recycle
+	}
 	sock.Put(up)
 	entry.bytesIn, entry.bytesOut = in, out
 	entry.term = "--"
@@ -106,6 +108,9 @@ func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader)
 // the kernel's splice path (io.Copy between TCP connections); otherwise
 // each side is closed after idle without traffic in its direction.
 func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64) {
+	// Two goroutines share both connections from here.
+	register(client)
+	register(server)
 	var wg sync.WaitGroup
 	var finished atomic.Int32
 	wg.Add(1)
@@ -154,6 +159,15 @@ func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration, finished *ato
 		_ = dst.Close()
 	}
 	return n
+}
+
+// register puts c on the poller when it is a sock.Conn off it. A failure
+// leaves it on the poller or closed (every call then fails without
+// touching the descriptor): either way safe to share.
+func register(c net.Conn) {
+	if sc, ok := c.(*sock.Conn); ok {
+		_ = sc.Register()
+	}
 }
 
 func closeBoth(a, b net.Conn) {

@@ -89,7 +89,7 @@ func deferAcceptOf(t *testing.T, rt *Runtime) int {
 	}
 	var v int
 	for _, l := range rt.listeners {
-		rc, err := l.ln.(*net.TCPListener).SyscallConn()
+		rc, err := l.ln.(syscall.Conn).SyscallConn()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,6 +117,7 @@ func TestDeferAcceptFollowsMode(t *testing.T) {
 	}
 	rt := New(Options{})
 	t.Cleanup(func() { rt.Shutdown(context.Background()) })
+	var first net.Listener
 	for i, step := range []struct {
 		mode config.Mode
 		on   bool
@@ -127,5 +128,19 @@ func TestDeferAcceptFollowsMode(t *testing.T) {
 		if got := deferAcceptOf(t, rt) != 0; got != step.on {
 			t.Fatalf("step %d (mode %v): defer-accept on = %v, want %v", i, step.mode, got, step.on)
 		}
+		// One listener throughout, sock's (whose connections join the
+		// poller only when they wait) in both modes.
+		rt.mu.Lock()
+		for _, l := range rt.listeners {
+			if _, ok := l.ln.(*sock.Listener); !ok {
+				t.Errorf("step %d: listener is a %T, want a *sock.Listener", i, l.ln)
+			}
+			if first == nil {
+				first = l.ln
+			} else if l.ln != first {
+				t.Errorf("step %d: the reload replaced the listener", i)
+			}
+		}
+		rt.mu.Unlock()
 	}
 }
