@@ -30,7 +30,7 @@ type Listener struct {
 
 	// The result of the callback, kept here so that it is bound once.
 	nfd int
-	sa  syscall.Sockaddr
+	to  netip.AddrPort
 	err error
 	fn  func(fd uintptr) bool
 }
@@ -66,17 +66,17 @@ func NewListener(ln *net.TCPListener) (*Listener, error) {
 
 func (l *Listener) accept(fd uintptr) bool {
 	for {
-		nfd, sa, err := syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-		switch err {
-		case nil:
-			l.nfd, l.sa, l.err = nfd, sa, nil
+		nfd, to, errno := rawAccept4(int(fd))
+		switch errno {
+		case 0:
+			l.nfd, l.to, l.err = nfd, to, nil
 			return true
 		case syscall.EINTR, syscall.ECONNABORTED:
 			// A client that gave up in the queue: take the next.
 		case syscall.EAGAIN:
 			return false
 		default:
-			l.err = os.NewSyscallError("accept4", err)
+			l.err = os.NewSyscallError("accept4", errno)
 			return true
 		}
 	}
@@ -104,8 +104,7 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 	if l.err != nil {
 		return nil, l.opError(l.err)
 	}
-	fd, sa := l.nfd, l.sa
-	l.sa = nil
+	fd := l.nfd
 	if !l.checked {
 		// Inheriting TCP_NODELAY is Linux's behaviour, not a promise:
 		// the first connection tells.
@@ -117,19 +116,14 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 	if !l.inherit {
 		// Nagle off, as Go does on accepted connections: heads and small
 		// bodies leave at once.
-		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-			syscall.Close(fd)
+		if err := rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+			rawClose(fd)
 			return nil, l.opError(os.NewSyscallError("setsockopt", err))
 		}
 	}
 	c := getConn()
 	c.fd = fd
-	switch sa := sa.(type) {
-	case *syscall.SockaddrInet4:
-		c.to = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
-	case *syscall.SockaddrInet6:
-		c.to = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
-	}
+	c.to = l.to
 	return c, nil
 }
 

@@ -306,7 +306,7 @@ func (c *Conn) CloseWrite() error {
 	if c.tcp != nil {
 		return c.tcp.CloseWrite()
 	}
-	err := c.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_WR) })
+	err := c.control(func(fd int) error { return rawShutdown(fd, syscall.SHUT_WR) })
 	if err != nil {
 		return c.opError("close", os.NewSyscallError("shutdown", err))
 	}
@@ -329,7 +329,7 @@ func (c *Conn) Close() error {
 	fd := c.fd
 	c.fd = -1
 	c.mu.Unlock()
-	if err := syscall.Close(fd); err != nil {
+	if err := rawClose(fd); err != nil {
 		return c.opError("close", os.NewSyscallError("close", err))
 	}
 	return nil
@@ -360,14 +360,14 @@ func (c *Conn) Abort() {
 		c.mu.Lock()
 		if !c.polled.Load() {
 			if !c.closed.Load() {
-				_ = syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+				_ = rawShutdown(c.fd, syscall.SHUT_RDWR)
 			}
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
 	}
-	_ = c.rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	_ = c.rc.Control(func(fd uintptr) { _ = rawShutdown(int(fd), syscall.SHUT_RDWR) })
 }
 
 func (c *Conn) LocalAddr() net.Addr {

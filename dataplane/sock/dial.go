@@ -18,26 +18,26 @@ import (
 // Go's dialer adds address resolution, a context per dial, getsockname and
 // an SO_ERROR read.
 func Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
-	sa, family, err := sockaddr(addr)
+	fam, err := family(addr)
 	if err != nil {
 		return nil, dialError(addr, err)
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(fam, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, dialError(addr, os.NewSyscallError("socket", err))
 	}
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		syscall.Close(fd)
+	if err := rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+		rawClose(fd)
 		return nil, dialError(addr, os.NewSyscallError("setsockopt", err))
 	}
 	pending := false
-	switch err := syscall.Connect(fd, sa); err {
-	case nil, syscall.EISCONN:
+	switch err := rawConnect(fd, addr); err {
+	case 0, syscall.EISCONN:
 	// An interrupted connect goes on in the background, as one in progress.
 	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
 		pending = true
 	default:
-		syscall.Close(fd)
+		rawClose(fd)
 		return nil, dialError(addr, os.NewSyscallError("connect", err))
 	}
 	c := getConn()
@@ -103,21 +103,22 @@ func (c *Conn) awaitConnect(timeout time.Duration) error {
 	return soerr
 }
 
-func sockaddr(addr netip.AddrPort) (syscall.Sockaddr, int, error) {
+// family is the socket family Dial uses for addr.
+func family(addr netip.AddrPort) (int, error) {
 	ip := addr.Addr()
 	switch {
 	case ip.Is4() || ip.Is4In6():
-		return &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: ip.Unmap().As4()}, syscall.AF_INET, nil
+		return syscall.AF_INET, nil
 	case ip.Is6() && ip.Zone() == "":
-		return &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()}, syscall.AF_INET6, nil
+		return syscall.AF_INET6, nil
 	}
-	return nil, 0, errors.New("address needs the system dialer")
+	return 0, errors.New("address needs the system dialer")
 }
 
 // Dialable reports whether Dial takes addr: an IPv4 or IPv6 address
 // without a zone.
 func Dialable(addr netip.AddrPort) bool {
-	_, _, err := sockaddr(addr)
+	_, err := family(addr)
 	return err == nil && addr.Port() != 0
 }
 
