@@ -123,8 +123,38 @@ func (rt *Runtime) acceptLoop(l *listener) {
 		}
 		rt.connWG.Add(1)
 		rt.curConn.Add(1)
-		go rt.serveConn(conn, l)
+		s := getConnStart()
+		s.rt, s.conn, s.l = rt, conn, l
+		go s.fn()
 	}
+}
+
+// connStart hands a new connection to its goroutine. `go
+// rt.serveConn(conn, l)` allocates a closure for the arguments on every
+// connection; a connStart is kept for the next one.
+type connStart struct {
+	rt   *Runtime
+	conn net.Conn
+	l    *listener
+	fn   func() // run, bound once
+}
+
+var connStarts sync.Pool
+
+func getConnStart() *connStart {
+	s, _ := connStarts.Get().(*connStart)
+	if s == nil {
+		s = &connStart{}
+		s.fn = s.run
+	}
+	return s
+}
+
+func (s *connStart) run() {
+	rt, conn, l := s.rt, s.conn, s.l
+	s.rt, s.conn, s.l = nil, nil, nil
+	connStarts.Put(s)
+	rt.serveConn(conn, l)
 }
 
 func (rt *Runtime) track(conn net.Conn) *connState {

@@ -111,16 +111,50 @@ func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Read
 	// Two goroutines share both connections from here.
 	register(client)
 	register(server)
-	var wg sync.WaitGroup
-	var finished atomic.Int32
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		out = pipe(client, server, sbr, idle, &finished)
-	}()
-	in = pipe(server, client, cbr, idle, &finished)
-	wg.Wait()
+	t := getTunnelRun()
+	t.client, t.server, t.sbr, t.idle = client, server, sbr, idle
+	t.wg.Add(1)
+	go t.fn()
+	in = pipe(server, client, cbr, idle, &t.finished)
+	t.wg.Wait()
+	out = t.out
+	putTunnelRun(t)
 	return in, out
+}
+
+// tunnelRun is what tunnel shares with the goroutine that copies the
+// server's side, kept for the next session: a closure, its captured
+// variables and the WaitGroup would be four allocations per session.
+type tunnelRun struct {
+	client, server net.Conn
+	sbr            *bufio.Reader
+	idle           time.Duration
+	out            int64
+	finished       atomic.Int32
+	wg             sync.WaitGroup
+	fn             func() // serverToClient, bound once
+}
+
+var tunnelRuns sync.Pool
+
+func getTunnelRun() *tunnelRun {
+	t, _ := tunnelRuns.Get().(*tunnelRun)
+	if t == nil {
+		t = &tunnelRun{}
+		t.fn = t.serverToClient
+	}
+	return t
+}
+
+func putTunnelRun(t *tunnelRun) {
+	t.client, t.server, t.sbr, t.out = nil, nil, nil, 0
+	t.finished.Store(0)
+	tunnelRuns.Put(t)
+}
+
+func (t *tunnelRun) serverToClient() {
+	defer t.wg.Done()
+	t.out = pipe(t.client, t.server, t.sbr, t.idle, &t.finished)
 }
 
 // pipe copies src to dst (after what br holds), then half-closes dst,

@@ -74,6 +74,15 @@ type Conn struct {
 	rd, wr rawIO
 	// Deadlines asked for while off the poller, set when it joins.
 	rdPending, wrPending time.Time
+
+	// Poller callbacks of CloseWrite and Dial, bound once per Conn (a
+	// closure handed to the poller escapes: two allocations a call), and
+	// their results. Only the goroutine that half-closes or dials c uses
+	// them.
+	shutFn    func(fd uintptr)
+	shutErr   error
+	connectFn func(fd uintptr) bool
+	connect   connectState
 }
 
 var connPool sync.Pool
@@ -85,6 +94,8 @@ func getConn() *Conn {
 		c.rd.fn = c.rd.read
 		c.rd.now = c.rd.readOnce
 		c.wr.fn = c.wr.write
+		c.shutFn = c.shutdownWrite
+		c.connectFn = c.connect.check
 	}
 	c.fd = -1
 	return c
@@ -306,12 +317,23 @@ func (c *Conn) CloseWrite() error {
 	if c.tcp != nil {
 		return c.tcp.CloseWrite()
 	}
-	err := c.control(func(fd int) error { return rawShutdown(fd, syscall.SHUT_WR) })
+	var err error
+	if c.s == nil {
+		if c.closed.Load() {
+			err = net.ErrClosed
+		} else {
+			err = rawShutdown(c.fd, syscall.SHUT_WR)
+		}
+	} else if err = c.rc.Control(c.shutFn); err == nil {
+		err, c.shutErr = c.shutErr, nil
+	}
 	if err != nil {
 		return c.opError("close", os.NewSyscallError("shutdown", err))
 	}
 	return nil
 }
+
+func (c *Conn) shutdownWrite(fd uintptr) { c.shutErr = rawShutdown(int(fd), syscall.SHUT_WR) }
 
 // Close is the owner's: off the poller, nothing else may be using c.
 func (c *Conn) Close() error {

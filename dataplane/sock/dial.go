@@ -61,46 +61,59 @@ func Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
 // awaitConnect waits for the handshake of a non-blocking connect: the
 // socket turns writable, and SO_ERROR tells how it ended.
 func (c *Conn) awaitConnect(timeout time.Duration) error {
+	// On loopback the handshake is often done by the time connect
+	// returns: then there is no deadline to arm and disarm (a runtime
+	// timer each). Nobody else holds c yet, so its descriptor is ours.
+	if rawConnected(c.fd) {
+		return nil
+	}
 	if timeout > 0 {
 		if err := c.s.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 			return err
 		}
 		defer c.s.SetWriteDeadline(time.Time{})
 	}
-	first := true
-	var soerr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		// The poller forgets a wake-up that came before this call, so the
-		// first look is at the socket: a peer name means the handshake is
-		// done (on loopback it often is); otherwise SO_ERROR tells a
-		// failure from a handshake still going on. After a wake-up,
-		// SO_ERROR alone tells.
-		looked := first
-		first = false
-		if looked {
-			if _, err := syscall.Getpeername(int(fd)); err == nil {
-				return true
-			}
-		}
-		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-		if err != nil {
-			soerr = os.NewSyscallError("getsockopt", err)
-			return true
-		}
-		switch e := syscall.Errno(n); e {
-		case 0, syscall.EISCONN:
-			return !looked
-		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-			return false
-		default:
-			soerr = os.NewSyscallError("connect", e)
-			return true
-		}
-	})
+	c.connect = connectState{first: true}
+	err := c.rc.Write(c.connectFn)
+	soerr := c.connect.err
+	c.connect = connectState{}
 	if err != nil {
 		return err
 	}
 	return soerr
+}
+
+// connectState is awaitConnect's poller callback and what it found.
+type connectState struct {
+	first bool
+	err   error
+}
+
+func (s *connectState) check(fd uintptr) bool {
+	// The poller forgets a wake-up that came before this call, so the
+	// first look is at the socket: a peer name means the handshake is
+	// done (on loopback it often is); otherwise SO_ERROR tells a
+	// failure from a handshake still going on. After a wake-up,
+	// SO_ERROR alone tells.
+	looked := s.first
+	s.first = false
+	if looked && rawConnected(int(fd)) {
+		return true
+	}
+	n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	if err != nil {
+		s.err = os.NewSyscallError("getsockopt", err)
+		return true
+	}
+	switch e := syscall.Errno(n); e {
+	case 0, syscall.EISCONN:
+		return !looked
+	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+		return false
+	default:
+		s.err = os.NewSyscallError("connect", e)
+		return true
+	}
 }
 
 // family is the socket family Dial uses for addr.

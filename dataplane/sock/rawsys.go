@@ -95,3 +95,11 @@ func rawClose(fd int) error {
 	}
 	return nil
 }
+
+// rawConnected reports whether fd has a peer: its handshake is done.
+func rawConnected(fd int) bool {
+	var rsa syscall.RawSockaddrAny
+	l := uint32(syscall.SizeofSockaddrAny)
+	_, _, e := syscall.RawSyscall(syscall.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	return e == 0
+}
