@@ -107,14 +107,7 @@ func TestInterruptAndAbort(t *testing.T) {
 }
 
 func TestListenerClosed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewListener(ln.(*net.TCPListener))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := newListener(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := l.Accept()
@@ -174,14 +167,7 @@ func TestInterruptBeforeWait(t *testing.T) {
 // closes connections off the poller: no data race (go test -race), and no
 // shutdown of a descriptor number reused after Close.
 func TestAbortRacesClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewListener(ln.(*net.TCPListener))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := newListener(t)
 	defer l.Close()
 	// A bystander whose descriptor number a closed Conn's may be given to.
 	for i := range 200 {

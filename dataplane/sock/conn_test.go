@@ -67,9 +67,8 @@ func dialed(t *testing.T) (*Conn, net.Conn) {
 	return c, peer
 }
 
-// listened returns a Conn taken by a Listener (off the poller) and the
-// client that dialed it.
-func listened(t *testing.T) (*Conn, net.Conn) {
+// newListener is a Listener on a free loopback port.
+func newListener(t *testing.T) *Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,6 +78,14 @@ func listened(t *testing.T) (*Conn, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// listened returns a Conn taken by a Listener (off the poller) and the
+// client that dialed it.
+func listened(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	l := newListener(t)
 	defer l.Close()
 	peer, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
