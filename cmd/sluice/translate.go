@@ -175,7 +175,7 @@ func newTranslateReport(s *translate.Snapshot, opts translate.Options, anyClass 
 // notOurs says why the translation left an Ingress out.
 func (r *translateReport) notOurs(ing *networkingv1.Ingress) string {
 	class := r.snap.IngressClasses[r.opts.IngressClass]
-	name, named := ingressClassOf(ing)
+	name, named := translate.ClassName(ing)
 	switch {
 	case class.Spec.Controller != r.opts.ControllerName:
 		return fmt.Sprintf("IngressClass %s names controller %q, not --controller-name %q", class.Name, class.Spec.Controller, r.opts.ControllerName)
@@ -185,14 +185,6 @@ func (r *translateReport) notOurs(ing *networkingv1.Ingress) string {
 		return fmt.Sprintf("no class, and IngressClass %s is not the default class (--any-class translates it anyway)", r.opts.IngressClass)
 	}
 	return "left out by the translation"
-}
-
-func ingressClassOf(ing *networkingv1.Ingress) (string, bool) {
-	if ing.Spec.IngressClassName != nil {
-		return *ing.Spec.IngressClassName, true
-	}
-	v, ok := ing.Annotations["kubernetes.io/ingress.class"]
-	return v, ok
 }
 
 func (r *translateReport) write(w io.Writer, m *translate.Manifests, res translate.Result) {
@@ -270,9 +262,7 @@ func (r *translateReport) annotations(w io.Writer, ing *networkingv1.Ingress, ev
 		if !translate.Honors(k) {
 			continue
 		}
-		rejected := slices.ContainsFunc(events, func(e translate.Event) bool {
-			return strings.Contains(e.Message, "annotation "+k+":") || strings.Contains(e.Message, "annotation "+k+" ")
-		})
+		rejected := slices.ContainsFunc(events, func(e translate.Event) bool { return e.Annotation == k })
 		if !rejected {
 			honored = append(honored, k+"="+ing.Annotations[k])
 		}

@@ -18,6 +18,7 @@ metadata:
   annotations:
     nginx.ingress.kubernetes.io/affinity: cookie
     nginx.ingress.kubernetes.io/rewrite-target: /
+    sluice.dev/session-cookie-max-age: soon
 spec:
   ingressClassName: nginx
   rules:

@@ -212,7 +212,7 @@ func parseAnnotations(anns map[string]string, ref ObjectRef, events *eventLog) i
 			continue
 		}
 		if err := a.parse(v, &s); err != nil {
-			events.warn(ref, ReasonInvalidAnnotation, "annotation %s: %v; using the default (%s)", key, err, a.def)
+			events.warnAnnotation(ref, key, ReasonInvalidAnnotation, "annotation %s: %v; using the default (%s)", key, err, a.def)
 			continue
 		}
 		if a.cookie && strings.HasPrefix(key, annotationPrefix) {
@@ -233,18 +233,18 @@ func parseAnnotations(anns map[string]string, ref ObjectRef, events *eventLog) i
 	}
 	slices.Sort(unknown)
 	for _, k := range unknown {
-		events.warn(ref, ReasonUnknownAnnotation, "annotation %s is not a sluice annotation; ignored", k)
+		events.warnAnnotation(ref, k, ReasonUnknownAnnotation, "annotation %s is not a sluice annotation; ignored", k)
 	}
 	slices.Sort(unsupported)
 	for _, k := range unsupported {
-		events.warn(ref, ReasonUnsupportedAnnotation, "annotation %s is an ingress-nginx feature sluice does not implement; ignored", k)
+		events.warnAnnotation(ref, k, ReasonUnsupportedAnnotation, "annotation %s is an ingress-nginx feature sluice does not implement; ignored", k)
 	}
 
 	if !s.backend.cookie.enabled {
 		// ingress-nginx ignores its session-cookie-* annotations without
 		// affinity as well, so only sluice's own are worth a warning.
 		for _, k := range unusedCookie {
-			events.warn(ref, ReasonUnusedAnnotation, "annotation %s has no effect without %saffinity: cookie", k, annotationPrefix)
+			events.warnAnnotation(ref, k, ReasonUnusedAnnotation, "annotation %s has no effect without %saffinity: cookie", k, annotationPrefix)
 		}
 		// The cookie settings must not tell apart backends that are the same.
 		s.backend.cookie = cookieSettings{}

@@ -44,6 +44,13 @@ func (l *eventLog) warn(obj ObjectRef, reason, format string, args ...any) {
 	l.add(newWarning(obj, reason, format, args...))
 }
 
+// warnAnnotation reports a problem with the annotation key.
+func (l *eventLog) warnAnnotation(obj ObjectRef, key, reason, format string, args ...any) {
+	e := newWarning(obj, reason, format, args...)
+	e.Annotation = key
+	l.add(e)
+}
+
 func newWarning(obj ObjectRef, reason, format string, args ...any) Event {
 	return Event{Object: obj, Type: EventWarning, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }

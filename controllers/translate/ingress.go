@@ -31,7 +31,7 @@ func (t *translator) ourIngresses() (ours, dropped []*memoIngress) {
 		if ing == nil {
 			continue
 		}
-		name, named := className(ing)
+		name, named := ClassName(ing)
 		if !(named && name == class.Name) && !(!named && isDefault) {
 			continue
 		}
@@ -57,9 +57,9 @@ func (t *translator) ourIngresses() (ours, dropped []*memoIngress) {
 	return ours, dropped
 }
 
-// className is the class an Ingress asks for; the field wins over the
+// ClassName is the class an Ingress asks for; the field wins over the
 // deprecated annotation (the API server refuses both at once on create).
-func className(ing *networkingv1.Ingress) (string, bool) {
+func ClassName(ing *networkingv1.Ingress) (string, bool) {
 	if ing.Spec.IngressClassName != nil {
 		return *ing.Spec.IngressClassName, true
 	}

@@ -170,6 +170,9 @@ type Event struct {
 	Type    string // EventNormal or EventWarning
 	Reason  string
 	Message string
+	// Annotation is the annotation key the event is about, if any: an
+	// annotation with such an event was not honored as written.
+	Annotation string
 }
 
 // Result is the outcome of a translation.
