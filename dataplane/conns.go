@@ -123,6 +123,9 @@ func (rt *Runtime) acceptLoop(l *listener) {
 		}
 		rt.connWG.Add(1)
 		rt.curConn.Add(1)
+		if sc, ok := conn.(*sock.Conn); ok && rt.startTCP(sc, l) {
+			continue
+		}
 		s := getConnStart()
 		s.rt, s.conn, s.l = rt, conn, l
 		go s.fn()
@@ -190,7 +193,7 @@ func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 	defer fe.metrics.curConns.Dec()
 	if fe.mode == config.ModeTCP && t.tlsAt(slot) == nil {
 		st.busy.Store(true)
-		rt.serveTCP(conn, slot, t, nil)
+		rt.serveTCP(conn, slot, t)
 		return
 	}
 	hc := sock.Wrap(conn)
@@ -219,7 +222,7 @@ func (rt *Runtime) serveConn(conn net.Conn, l *listener) {
 		client, info = tc, ti
 		if fe.mode == config.ModeTCP {
 			// The TLS session carries the stream; it is relayed in clear.
-			rt.serveTCP(client, slot, t, nil)
+			rt.serveTCP(client, slot, t)
 			return
 		}
 	}
@@ -269,21 +272,32 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		rt.wakeIdle()
 		select {
 		case <-done:
+			rt.closeLoops()
 			rt.registry.Close()
 			rt.accessLog.close()
 			return nil
 		case <-ctx.Done():
+			if ls := rt.loops.Load(); ls != nil {
+				ls.abort()
+			}
 			rt.connsMu.Lock()
 			for c := range rt.conns {
 				abortConn(c)
 			}
 			rt.connsMu.Unlock()
 			<-done
+			rt.closeLoops()
 			rt.registry.Close()
 			rt.accessLog.close()
 			return ctx.Err()
 		case <-tick.C:
 		}
+	}
+}
+
+func (rt *Runtime) closeLoops() {
+	if ls := rt.loops.Swap(nil); ls != nil {
+		ls.close()
 	}
 }
 

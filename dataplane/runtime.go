@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -52,6 +53,10 @@ type Runtime struct {
 	connWG   sync.WaitGroup
 	maxConn  atomic.Int64
 	curConn  atomic.Int64
+
+	// loops relay mode tcp sessions; started with the first mode tcp
+	// frontend.
+	loops atomic.Pointer[loopSet]
 }
 
 type listener struct {
@@ -154,6 +159,12 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 			opened = append(opened, &listener{key: key, slot: slot, ln: ln, done: make(chan struct{}), tls: rt.listenerTLS(slot)})
 		}
 	}
+	if err := rt.startLoops(cfg); err != nil {
+		for _, l := range opened {
+			_ = l.ln.Close()
+		}
+		return err
+	}
 	t, swaps, err := compile(old, cfg, rt.registry, rt.metrics, rt.slots, len(rt.slots))
 	if err != nil {
 		for _, l := range opened {
@@ -189,6 +200,25 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 		rt.registry.Retire(swaps)
 	}
 	rt.log.Info("routing table live", "generation", t.gen, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
+	return nil
+}
+
+// startLoops starts the relay loops when cfg is the first configuration
+// with a mode tcp frontend: one per processor Go runs on.
+func (rt *Runtime) startLoops(cfg *config.Config) error {
+	if rt.loops.Load() != nil {
+		return nil
+	}
+	for _, f := range cfg.Frontends {
+		if f.Mode == config.ModeTCP {
+			ls, err := newLoopSet(runtime.GOMAXPROCS(0))
+			if err != nil {
+				return fmt.Errorf("relay loops: %w", err)
+			}
+			rt.loops.Store(ls)
+			return nil
+		}
+	}
 	return nil
 }
 

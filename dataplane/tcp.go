@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,91 +15,367 @@ import (
 	"sluice.dev/sluice/dataplane/sock"
 )
 
-// serveTCP runs one client connection in mode tcp: pick a server, connect,
-// and relay bytes both ways until both sides have finished.
-func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table, br *bufio.Reader) {
-	start := time.Now()
-	fe := t.frontends[slot]
-	be := fe.defaultBE
-	var entry logEntry
-	entry.start = start
+// A mode tcp session: pick a server, connect, relay bytes both ways until
+// both sides have finished, log it.
+//
+// A session accepted below net (a sock.Conn) whose server slot is free at
+// once and whose server has an IP address runs on a relay loop, with no
+// goroutine of its own: accepted, routed and dialed on its listener's
+// goroutine, relayed and logged on the loop's (see sock.Loop). The others
+// (TLS, servers named by host names, a full server whose queue must be
+// waited in) run on a goroutine with blocking calls: serveTCP.
+type tcpSession struct {
+	relay   sock.Relay
+	rt      *Runtime
+	fe      *frontend
+	be      *backendRoute
+	srv     *backend.Server
+	held    bool // a slot on srv is taken
+	conn    net.Conn
+	key     []byte
+	attempt int
+	connect time.Duration
+	dialed  time.Time
+	entry   logEntry
+}
+
+var tcpSessions sync.Pool
+
+func getTCPSession(rt *Runtime, conn net.Conn) *tcpSession {
+	s, _ := tcpSessions.Get().(*tcpSession)
+	if s == nil {
+		s = &tcpSession{}
+	}
+	s.rt, s.conn = rt, conn
+	s.entry.start = time.Now()
+	return s
+}
+
+func putTCPSession(s *tcpSession) {
+	line := s.entry.line
+	*s = tcpSession{}
+	s.entry.line = line[:0]
+	tcpSessions.Put(s)
+}
+
+// route finds the session's backend and first server; false: the frontend
+// has no backend.
+func (s *tcpSession) route(t *Table, slot int) bool {
+	s.fe = t.frontends[slot]
+	be := s.fe.defaultBE
 	if be == nil {
-		entry.term = "PC"
-		rt.logTCP(conn, fe, nil, nil, &entry)
-		return
+		s.entry.term = "PC"
+		return false
 	}
-	tm := resolveTimeouts(config.Timeouts{}, be.timeouts)
-	var key []byte
+	s.be = be
+	s.connect = resolveTimeouts(config.Timeouts{}, be.timeouts).connect
 	if be.balance.Algorithm == config.BalanceSource {
-		key = addrKey(conn.RemoteAddr())
+		s.key = addrKey(s.conn.RemoteAddr())
 	}
-	srv := be.pool.Pick(key, nil)
-	if srv == nil {
+	s.srv = be.pool.Pick(s.key, nil)
+	if s.srv == nil {
 		// The table may have been swapped and this backend's servers
 		// retired under us: use the live one.
-		if nt := rt.table.Load(); nt != t {
+		if nt := s.rt.table.Load(); nt != t {
 			if nfe := nt.frontends[slot]; nfe != nil && nfe.mode == config.ModeTCP && nfe.defaultBE != nil {
-				fe, be = nfe, nfe.defaultBE
-				srv = be.pool.Pick(key, nil)
+				s.fe, s.be = nfe, nfe.defaultBE
+				s.srv = s.be.pool.Pick(s.key, nil)
 			}
 		}
 	}
-	var up net.Conn
-	var err error
-	for attempt := 0; srv != nil; attempt++ {
-		var s *backend.Server
-		s, err = be.pool.Acquire(context.Background(), srv)
-		if err != nil {
-			entry.term = "sQ"
-			rt.logTCP(conn, fe, be, srv, &entry)
-			return
+	return true
+}
+
+// idle is the session's inactivity limit: timeout client / server in mode
+// tcp, as in HAProxy, or timeout tunnel, which overrides both.
+func (s *tcpSession) idle() time.Duration {
+	if t := s.be.timeouts.Tunnel; t > 0 {
+		return t
+	}
+	return max(s.fe.raw.Client, s.be.timeouts.Server)
+}
+
+// failed records a failed connection to s.srv and moves to the server the
+// retries go to; false when they are spent.
+func (s *tcpSession) failed(err error) bool {
+	s.entry.tConnect = time.Since(s.dialed)
+	s.srv.ReportConnectFailure(err)
+	s.srv.Release()
+	s.held = false
+	if s.attempt >= s.be.retries {
+		s.srv = nil
+		s.entry.term = "SC"
+		return false
+	}
+	s.attempt++
+	if s.be.redispatch {
+		if next := s.be.pool.Pick(s.key, s.srv); next != nil {
+			s.srv = next
 		}
-		srv = s
-		tc := time.Now()
-		up, err = dialTCP(srv.Addr, tm.connect)
-		entry.tConnect = time.Since(tc)
+	}
+	return true
+}
+
+func (s *tcpSession) connected() {
+	s.entry.tConnect = time.Since(s.dialed)
+	s.srv.ReportSuccess()
+}
+
+// dialOutcome is what dialNow did.
+type dialOutcome uint8
+
+const (
+	dialStarted dialOutcome = iota // relay.Server is connecting or connected
+	dialWait                       // only a goroutine can go on (see serveRest)
+	dialFailed                     // every attempt failed
+)
+
+// dialNow starts connecting to a server without waiting for anything,
+// trying the next ones while connects fail at once.
+func (s *tcpSession) dialNow() dialOutcome {
+	for s.srv != nil {
+		srv, ok := s.be.pool.TryAcquire(s.srv)
+		if !ok {
+			return dialWait
+		}
+		s.srv, s.held = srv, true
+		ap, err := netip.ParseAddrPort(srv.Addr)
+		if err != nil || !sock.Dialable(ap) {
+			return dialWait
+		}
+		s.dialed = time.Now()
+		c, done, err := sock.DialStart(ap)
 		if err == nil {
-			srv.ReportSuccess()
-			break
-		}
-		srv.ReportConnectFailure(err)
-		srv.Release()
-		if attempt >= be.retries {
-			srv = nil
-			break
-		}
-		if be.redispatch {
-			if next := be.pool.Pick(key, srv); next != nil {
-				srv = next
+			s.relay.Server, s.relay.Connecting = c, !done
+			if done {
+				s.connected()
 			}
+			return dialStarted
+		}
+		if !s.failed(err) {
+			return dialFailed
 		}
 	}
-	if up == nil {
-		entry.term = "SC"
-		rt.logTCP(conn, fe, be, srv, &entry)
-		return
+	s.entry.term = "SC"
+	return dialFailed
+}
+
+// dialBlocking connects to a server, waiting in the backend's queue and
+// for the handshake as needed; nil when every attempt failed.
+func (s *tcpSession) dialBlocking() net.Conn {
+	for s.srv != nil {
+		if !s.held {
+			srv, err := s.be.pool.Acquire(context.Background(), s.srv)
+			if err != nil {
+				s.entry.term = "sQ"
+				return nil
+			}
+			s.srv, s.held = srv, true
+		}
+		s.dialed = time.Now()
+		up, err := dialTCP(s.srv.Addr, s.connect)
+		if err == nil {
+			s.connected()
+			return up
+		}
+		if !s.failed(err) {
+			return nil
+		}
 	}
-	defer srv.Release()
-	// Idle limits in mode tcp are timeout client / server, as in HAProxy;
-	// a tunnel timeout overrides both.
-	idle := be.timeouts.Tunnel
-	if idle == 0 {
-		idle = max(fe.raw.Client, be.timeouts.Server)
-	}
-	rc := sock.Wrap(conn)
-	in, out := tunnel(rc, br, up, nil, idle)
+	s.entry.term = "SC"
+	return nil
+}
+
+// relayBlocking relays the session with two goroutines (see tunnel).
+func (s *tcpSession) relayBlocking(up net.Conn) {
+	rc := sock.Wrap(s.conn)
+	in, out := tunnel(rc, nil, up, nil, s.idle())
 	_ = up.Close()
-	if rc != conn {
+	if rc != s.conn {
 		sock.Put(rc) // a wrapper of ours; conn is its owner's to recycle
 	}
 	sock.Put(up)
-	entry.bytesIn, entry.bytesOut = in, out
-	entry.term = "--"
-	fe.metrics.bytesIn.Add(float64(in))
-	fe.metrics.bytesOut.Add(float64(out))
-	be.metrics.bytesOut.Add(uint64(in))
-	be.metrics.bytesIn.Add(uint64(out))
-	rt.logTCP(conn, fe, be, srv, &entry)
+	s.entry.bytesIn, s.entry.bytesOut = in, out
+	s.entry.term = "--"
+}
+
+// log counts the session's bytes, writes its line and gives its server
+// slot back.
+func (s *tcpSession) log() {
+	if s.be != nil {
+		in, out := s.entry.bytesIn, s.entry.bytesOut
+		s.fe.metrics.bytesIn.Add(float64(in))
+		s.fe.metrics.bytesOut.Add(float64(out))
+		s.be.metrics.bytesOut.Add(uint64(in))
+		s.be.metrics.bytesIn.Add(uint64(out))
+	}
+	s.rt.logTCP(s.conn, s.fe, s.be, s.srv, &s.entry)
+	if s.held {
+		s.srv.Release()
+		s.held = false
+	}
+}
+
+// serveTCP runs a mode tcp session on the calling goroutine; the caller
+// owns conn, tracks it and closes it.
+func (rt *Runtime) serveTCP(conn net.Conn, slot int, t *Table) {
+	s := getTCPSession(rt, conn)
+	if s.route(t, slot) {
+		if up := s.dialBlocking(); up != nil {
+			s.relayBlocking(up)
+		}
+	}
+	s.log()
+	putTCPSession(s)
+}
+
+// startTCP serves c when its listener's frontend is in mode tcp without
+// TLS, and reports whether it did. It never waits: a session that has to
+// goes on in a goroutine of its own.
+func (rt *Runtime) startTCP(c *sock.Conn, l *listener) bool {
+	loops := rt.loops.Load()
+	t := rt.table.Load()
+	fe := t.frontends[l.slot]
+	if loops == nil || fe == nil || fe.mode != config.ModeTCP || t.tlsAt(l.slot) != nil {
+		return false
+	}
+	fe.metrics.conns.Inc()
+	fe.metrics.curConns.Inc()
+	s := getTCPSession(rt, c)
+	if !s.route(t, l.slot) {
+		s.end()
+		return true
+	}
+	switch s.dialNow() {
+	case dialFailed:
+		s.end()
+	case dialWait:
+		go s.serveRest()
+	case dialStarted:
+		r := &s.relay
+		r.Client, r.Hooks = c, s
+		r.Idle, r.ConnectTimeout = s.idle(), s.connect
+		if err := loops.next().Start(r); err != nil {
+			// No room in the loop's epoll set: relay on goroutines.
+			rt.log.Warn("relay loop refused a session", "frontend", fe.name, "error", err)
+			go s.relayRest()
+		}
+	}
+	return true
+}
+
+// serveRest goes on with a session startTCP could not finish without
+// waiting: for a slot in the server queue, or for a name's resolution.
+func (s *tcpSession) serveRest() {
+	s.rt.track(s.conn).busy.Store(true)
+	defer s.rt.untrack(s.conn)
+	if up := s.dialBlocking(); up != nil {
+		s.relayBlocking(up)
+	}
+	s.end()
+}
+
+// relayRest relays a connected session that a loop did not take.
+func (s *tcpSession) relayRest() {
+	s.rt.track(s.conn).busy.Store(true)
+	defer s.rt.untrack(s.conn)
+	up := s.relay.Server
+	s.relay.Server = nil
+	s.relayBlocking(up)
+	s.end()
+}
+
+// end finishes a session startTCP took: it logs it and releases what the
+// acceptance took (see serveConn for the goroutine's counterpart).
+func (s *tcpSession) end() {
+	rt, fe := s.rt, s.fe
+	s.log()
+	if c, ok := s.conn.(*sock.Conn); ok && !c.Closed() {
+		_ = c.Close()
+	}
+	sock.Put(s.conn)
+	fe.metrics.curConns.Dec()
+	putTCPSession(s)
+	rt.curConn.Add(-1)
+	rt.connWG.Done()
+}
+
+// The relay loop's hooks, on the loop's goroutine.
+
+func (s *tcpSession) Connected(*sock.Relay) { s.connected() }
+
+func (s *tcpSession) ConnectFailed(r *sock.Relay, err error) sock.Next {
+	sock.Put(r.Server)
+	r.Server = nil
+	if !s.failed(err) {
+		return sock.GiveUp
+	}
+	switch s.dialNow() {
+	case dialStarted:
+		return sock.Redial
+	case dialWait:
+		return sock.Detach
+	}
+	return sock.GiveUp
+}
+
+func (s *tcpSession) Ended(r *sock.Relay) {
+	if r.Detached {
+		go s.serveRest()
+		return
+	}
+	if r.Server != nil {
+		sock.Put(r.Server)
+		r.Server = nil
+	}
+	if s.entry.term == "" {
+		s.entry.bytesIn, s.entry.bytesOut = r.In, r.Out
+		switch r.Err {
+		case sock.ErrIdle:
+			s.entry.term = "cD"
+		case sock.ErrAborted:
+			s.entry.term = "KD"
+		default:
+			s.entry.term = "--"
+		}
+	}
+	s.end()
+}
+
+// loopSet is the relay loops of a Runtime, one per processor; sessions go
+// to them in turn.
+type loopSet struct {
+	loops []*sock.Loop
+	n     atomic.Uint32
+}
+
+func newLoopSet(n int) (*loopSet, error) {
+	ls := &loopSet{}
+	for range n {
+		l, err := sock.NewLoop()
+		if err != nil {
+			ls.close()
+			return nil, err
+		}
+		ls.loops = append(ls.loops, l)
+	}
+	return ls, nil
+}
+
+func (ls *loopSet) next() *sock.Loop {
+	return ls.loops[int(ls.n.Add(1))%len(ls.loops)]
+}
+
+func (ls *loopSet) abort() {
+	for _, l := range ls.loops {
+		l.Abort()
+	}
+}
+
+func (ls *loopSet) close() {
+	for _, l := range ls.loops {
+		l.Close()
+	}
 }
 
 // tunnel relays bytes between a client and a server in both directions

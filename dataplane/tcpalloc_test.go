@@ -130,12 +130,11 @@ func TestTCPSessionAllocs(t *testing.T) {
 	}
 	t.Logf("allocations per mode tcp session: %.2f", allocs)
 	if allocs > maxTCPSessionAllocs {
-		t.Fatalf("a mode tcp session allocates %.2f times, want at most %d", allocs, maxTCPSessionAllocs)
+		t.Fatalf("a mode tcp session allocates %.2f times, want at most %.2f", allocs, maxTCPSessionAllocs)
 	}
 }
 
-// maxTCPSessionAllocs: the two sockets joining Go's poller through
-// os.NewFile (three objects each) and the state a drain tracks the client
-// by. Everything else of the session (the connections, the goroutines'
-// arguments, the tunnel's state, the addresses) is reused.
-const maxTCPSessionAllocs = 7
+// maxTCPSessionAllocs: a session on a relay loop reuses everything (the
+// connections, the session and its relay, the loop's buffer); only a
+// collection emptying a pool between runs could make it allocate.
+const maxTCPSessionAllocs = 0.05

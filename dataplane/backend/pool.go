@@ -402,6 +402,24 @@ func (p *Pool) Acquire(ctx context.Context, s *Server) (*Server, error) {
 	return p.wait(ctx, nil)
 }
 
+// TryAcquire is Acquire without the wait: false when s is full and so is
+// every server it could go to instead; the caller then waits with Acquire.
+func (p *Pool) TryAcquire(s *Server) (*Server, bool) {
+	if s == nil {
+		return nil, false
+	}
+	if s.st.tryAcquire() {
+		return s, true
+	}
+	if p.hashed() {
+		return nil, false
+	}
+	if t := p.acquireAny(); t != nil {
+		return t, true
+	}
+	return nil, false
+}
+
 // AcquireServer takes a slot on s for a request that must go to s (cookie
 // persistence), waiting in the queue for s alone when s is full. It fails
 // at once with ErrServerDown if s is full and not up, or later if s goes down

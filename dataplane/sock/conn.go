@@ -357,6 +357,9 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// Closed reports whether Close has been called.
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
 // Interrupt wakes a goroutine waiting to read from c, as an expired read
 // deadline does; the owner's next SetReadDeadline lifts it. Off the
 // poller nobody waits yet: the first wait starts expired. It is how a

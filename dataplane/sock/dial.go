@@ -18,37 +18,16 @@ import (
 // Go's dialer adds address resolution, a context per dial, getsockname and
 // an SO_ERROR read.
 func Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
-	fam, err := family(addr)
+	c, connected, err := DialStart(addr)
 	if err != nil {
-		return nil, dialError(addr, err)
+		return nil, err
 	}
-	fd, err := syscall.Socket(fam, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, dialError(addr, os.NewSyscallError("socket", err))
-	}
-	if err := rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		rawClose(fd)
-		return nil, dialError(addr, os.NewSyscallError("setsockopt", err))
-	}
-	pending := false
-	switch err := rawConnect(fd, addr); err {
-	case 0, syscall.EISCONN:
-	// An interrupted connect goes on in the background, as one in progress.
-	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-		pending = true
-	default:
-		rawClose(fd)
-		return nil, dialError(addr, os.NewSyscallError("connect", err))
-	}
-	c := getConn()
-	c.fd = fd
 	if err := c.Register(); err != nil {
 		c.Close()
 		Put(c)
 		return nil, dialError(addr, err)
 	}
-	c.to = addr
-	if pending {
+	if !connected {
 		if err := c.awaitConnect(timeout); err != nil {
 			c.Close()
 			Put(c)
@@ -56,6 +35,39 @@ func Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// DialStart starts connecting to addr and returns at once with a Conn off
+// the poller: connected reports whether the handshake is already done (on
+// loopback it usually is); otherwise the socket turns writable when it
+// ends, and ConnectError tells how. A Loop waits for it that way.
+func DialStart(addr netip.AddrPort) (c *Conn, connected bool, err error) {
+	fam, err := family(addr)
+	if err != nil {
+		return nil, false, dialError(addr, err)
+	}
+	fd, err := syscall.Socket(fam, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, false, dialError(addr, os.NewSyscallError("socket", err))
+	}
+	if err := rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+		rawClose(fd)
+		return nil, false, dialError(addr, os.NewSyscallError("setsockopt", err))
+	}
+	connected = true
+	switch err := rawConnect(fd, addr); err {
+	case 0, syscall.EISCONN:
+	// An interrupted connect goes on in the background, as one in progress.
+	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+		connected = false
+	default:
+		rawClose(fd)
+		return nil, false, dialError(addr, os.NewSyscallError("connect", err))
+	}
+	c = getConn()
+	c.fd = fd
+	c.to = addr
+	return c, connected, nil
 }
 
 // awaitConnect waits for the handshake of a non-blocking connect: the
