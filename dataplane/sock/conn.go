@@ -98,6 +98,9 @@ func getConn() *Conn {
 		c.connectFn = c.connect.check
 	}
 	c.fd = -1
+	// Put cleared it; a Close of the old owner's after its Put must not
+	// reach the new one.
+	c.closed.Store(false)
 	return c
 }
 

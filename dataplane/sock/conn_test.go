@@ -327,6 +327,8 @@ func TestDialable(t *testing.T) {
 func TestPutClears(t *testing.T) {
 	c, _ := accepted(t)
 	c.SetReadDeadline(time.Now().Add(time.Hour))
+	// accepted's cleanup closes c after this Put: getConn must not hand
+	// out a Conn that Close marks closed.
 	Put(c)
 	c2, peer := accepted(t)
 	if !c2.rd.deadline.at.IsZero() || c2.tcp == nil {

@@ -270,8 +270,13 @@ func (l *Loop) poll(fd uintptr) bool {
 		if e == syscall.EINTR {
 			continue
 		}
+		if e != 0 {
+			// EBADF once Close has closed ep: the loop is stopping.
+			l.nevents = 0
+			return true
+		}
 		l.nevents = int(n)
-		return e != 0 || n > 0
+		return n > 0
 	}
 }
 

@@ -45,6 +45,7 @@ type Relay struct {
 	last     int64 // the last event
 	side     [2]sideState
 	dir      [2]direction
+	spliced  bool // a direction moved to splice
 }
 
 // RelayHooks is what a Loop tells a relay's owner, on the loop's
@@ -107,6 +108,7 @@ func (r *Relay) init(l *Loop) {
 	r.In, r.Out, r.Err, r.Detached = 0, 0, nil, false
 	r.side = [2]sideState{{writable: true}, {writable: true}}
 	r.dir = [2]direction{}
+	r.spliced = false
 	r.last = monotonic()
 	r.deadline = 0
 	if r.Connecting && r.ConnectTimeout > 0 {
@@ -309,6 +311,7 @@ func (r *Relay) flow(d int) bool {
 			// A bulk stream: the next reads splice.
 			if p, err := getPipe(); err == nil {
 				x.pipe, x.splicing = p, true
+				r.spliced = true
 			}
 		}
 		w := 0
@@ -353,7 +356,7 @@ func (r *Relay) end(err error) {
 	l := r.loop
 	r.Err = err
 	_ = r.Client.Close() // close takes the socket out of the epoll set
-	if !r.Server.closed.Load() {
+	if r.Server != nil && !r.Server.closed.Load() {
 		_ = r.Server.Close()
 	}
 	for i := range r.dir {
