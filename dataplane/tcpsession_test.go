@@ -1,0 +1,281 @@
+package dataplane
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sluice.dev/sluice/config"
+)
+
+// logBuffer is an access log the test reads while the runtime writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines waits until the log holds n lines, and returns them.
+func (l *logBuffer) lines(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		s := l.b.String()
+		l.mu.Unlock()
+		lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+		if s != "" && len(lines) >= n {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("access log has %q, want %d lines", s, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// tcpProxy applies src, a configuration whose first %d is the frontend's
+// port (args fill the rest), with an access log.
+func tcpProxy(t *testing.T, src string, args ...any) (*Runtime, string, *logBuffer) {
+	t.Helper()
+	port := freePort(t)
+	cfg, _, err := config.Parse("t.cfg", []byte(fmt.Sprintf(src, append([]any{port}, args...)...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &logBuffer{}
+	rt := New(Options{AccessLog: log})
+	if err := rt.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(ctx)
+	})
+	return rt, fmt.Sprintf("127.0.0.1:%d", port), log
+}
+
+// echoOnce answers "echo:" and what it read once the client half-closed.
+func echoOnce(c net.Conn) {
+	data, _ := io.ReadAll(c)
+	_, _ = c.Write(append([]byte("echo:"), data...))
+}
+
+// exchange sends msg, half-closes, and returns what came back.
+func exchange(t *testing.T, addr, msg string) (string, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, msg); err != nil {
+		return "", err
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	return string(got), err
+}
+
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// A refused connection is retried, on another server with redispatch: no
+// session fails, and the log names the server that served it.
+func TestTCPRetryRedispatch(t *testing.T) {
+	good := serveConns(t, echoOnce)
+	_, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    mode tcp
+    retries 2
+    option redispatch
+    server down %s
+    server up %s
+`, closedAddr(t), good)
+	for i := range 6 {
+		got, err := exchange(t, addr, fmt.Sprint("m", i))
+		if err != nil || got != fmt.Sprint("echo:m", i) {
+			t.Fatalf("session %d: %q, %v", i, got, err)
+		}
+	}
+	for _, l := range log.lines(t, 6) {
+		if !strings.Contains(l, " fe app/up ") || !strings.HasSuffix(l, " 7 --") {
+			t.Errorf("log line %q: want app/up, 7 bytes out, --", l)
+		}
+	}
+}
+
+// Without retries left, a refused session is closed and logged SC.
+func TestTCPConnectFailureLogged(t *testing.T) {
+	_, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    mode tcp
+    retries 0
+    server down %s
+`, closedAddr(t))
+	got, err := exchange(t, addr, "x")
+	if got != "" {
+		t.Fatalf("a session to a refusing server answered %q (%v)", got, err)
+	}
+	if l := log.lines(t, 1)[0]; !strings.Contains(l, " fe app/<NOSRV> ") || !strings.HasSuffix(l, " 0 SC") {
+		t.Fatalf("log line %q: want app/<NOSRV>, 0 bytes, SC", l)
+	}
+}
+
+// A server at its maxconn makes the next session wait in the queue, on a
+// goroutine of its own, until the first one ends.
+func TestTCPQueuedSession(t *testing.T) {
+	good := serveConns(t, echoOnce)
+	_, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    mode tcp
+    timeout queue 5s
+    server s1 %s maxconn 1
+`, good)
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_ = first.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(first, "one"); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan string, 1)
+	go func() {
+		got, err := exchange(t, addr, "two")
+		if err != nil {
+			got = err.Error()
+		}
+		second <- got
+	}()
+	select {
+	case got := <-second:
+		t.Fatalf("the second session got %q while the only slot was held", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+	_ = first.(*net.TCPConn).CloseWrite()
+	if got, err := io.ReadAll(first); err != nil || string(got) != "echo:one" {
+		t.Fatalf("first session: %q, %v", got, err)
+	}
+	if got := <-second; got != "echo:two" {
+		t.Fatalf("queued session: %q", got)
+	}
+	lines := log.lines(t, 2)
+	if !strings.HasSuffix(lines[1], " 8 --") {
+		t.Fatalf("queued session's log line %q: want 8 bytes out, --", lines[1])
+	}
+}
+
+// timeout client / server end a session silent both ways, logged cD.
+func TestTCPIdleTimeout(t *testing.T) {
+	silent := serveConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	_, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    timeout client 200ms
+    default_backend app
+backend app
+    mode tcp
+    timeout server 100ms
+    server s1 %s
+`, silent)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || isTimeout(err) {
+		t.Fatalf("read %d, %v; want the proxy's close", n, err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("closed after %v, before the larger of timeout client and server", d)
+	}
+	if l := log.lines(t, 1)[0]; !strings.HasSuffix(l, " 0 cD") {
+		t.Fatalf("log line %q: want cD", l)
+	}
+}
+
+// Shutdown lets sessions run until its context ends, then cuts them, each
+// logged KD.
+func TestTCPShutdownCutsSessions(t *testing.T) {
+	silent := serveConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	rt, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    mode tcp
+    server s1 %s
+`, silent)
+	var clients []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, "held"); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := rt.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with open sessions = %v, want the deadline", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("Shutdown cut sessions after %v, before its deadline", d)
+	}
+	for _, c := range clients {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := c.Read(make([]byte, 1)); n != 0 || isTimeout(err) {
+			t.Fatalf("client read %d, %v after Shutdown; want its close", n, err)
+		}
+	}
+	for _, l := range log.lines(t, 3) {
+		if !strings.HasSuffix(l, " KD") {
+			t.Errorf("log line %q: want KD", l)
+		}
+	}
+}
