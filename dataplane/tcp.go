@@ -392,7 +392,7 @@ func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Read
 	t.client, t.server, t.sbr, t.idle = client, server, sbr, idle
 	t.wg.Add(1)
 	go t.fn()
-	in = pipe(server, client, cbr, idle, &t.finished)
+	in = pipe(server, client, cbr, idle, &t.shared)
 	t.wg.Wait()
 	out = t.out
 	putTunnelRun(t)
@@ -407,7 +407,7 @@ type tunnelRun struct {
 	sbr            *bufio.Reader
 	idle           time.Duration
 	out            int64
-	finished       atomic.Int32
+	shared         pipeShared
 	wg             sync.WaitGroup
 	fn             func() // serverToClient, bound once
 }
@@ -425,19 +425,20 @@ func getTunnelRun() *tunnelRun {
 
 func putTunnelRun(t *tunnelRun) {
 	t.client, t.server, t.sbr, t.out = nil, nil, nil, 0
-	t.finished.Store(0)
+	t.shared.finished.Store(0)
+	t.shared.active.Store(0)
 	tunnelRuns.Put(t)
 }
 
 func (t *tunnelRun) serverToClient() {
 	defer t.wg.Done()
-	t.out = pipe(t.client, t.server, t.sbr, t.idle, &t.finished)
+	t.out = pipe(t.client, t.server, t.sbr, t.idle, &t.shared)
 }
 
 // pipe copies src to dst (after what br holds), then half-closes dst,
 // unless the other direction has already finished: both connections are
 // closed next, and the close sends the FIN, one system call fewer.
-func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration, finished *atomic.Int32) int64 {
+func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration, sh *pipeShared) int64 {
 	var n int64
 	if br != nil && br.Buffered() > 0 {
 		buf, _ := br.Peek(br.Buffered())
@@ -454,14 +455,14 @@ func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration, finished *ato
 	if idle <= 0 {
 		m, err = copyAuto(dst, src)
 	} else {
-		m, err = copyIdle(dst, src, idle)
+		m, err = copyIdle(dst, src, idle, &sh.active)
 	}
 	n += m
 	if err != nil {
 		closeBoth(dst, src)
 		return n
 	}
-	if finished.Add(1) == 2 {
+	if sh.finished.Add(1) == 2 {
 		return n
 	}
 	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
@@ -488,17 +489,30 @@ func closeBoth(a, b net.Conn) {
 
 var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// copyIdle copies until EOF, failing when src stays silent for idle.
-func copyIdle(dst, src net.Conn, idle time.Duration) (int64, error) {
+// pipeShared is what the two directions of a tunnel share.
+type pipeShared struct {
+	finished atomic.Int32
+	// active is when bytes last moved either way (Unix nanoseconds): a
+	// session is idle only when both directions are, as with HAProxy's
+	// timeout tunnel; a download with a silent client goes on.
+	active atomic.Int64
+}
+
+// copyIdle copies until EOF, failing once neither src nor the other
+// direction (active) has carried a byte for idle.
+func copyIdle(dst, src net.Conn, idle time.Duration, active *atomic.Int64) (int64, error) {
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp
 	var n int64
 	for {
-		_ = src.SetReadDeadline(time.Now().Add(idle))
+		now := time.Now()
+		_ = src.SetReadDeadline(now.Add(idle))
 		r, err := src.Read(buf)
 		if r > 0 {
-			_ = dst.SetWriteDeadline(time.Now().Add(idle))
+			now = time.Now()
+			active.Store(now.UnixNano())
+			_ = dst.SetWriteDeadline(now.Add(idle))
 			w, werr := dst.Write(buf[:r])
 			n += int64(w)
 			if werr != nil {
@@ -509,6 +523,9 @@ func copyIdle(dst, src net.Conn, idle time.Duration) (int64, error) {
 			return n, nil
 		}
 		if err != nil {
+			if isTimeout(err) && time.Since(time.Unix(0, active.Load())) < idle {
+				continue // the other way is busy: wait on
+			}
 			return n, err
 		}
 	}

@@ -279,3 +279,46 @@ backend app
 		}
 	}
 }
+
+// A session is idle only when no byte moves either way: a server that
+// streams to a silent client outlives the timeout, on a relay loop (server
+// by address) and on goroutines (server by name).
+func TestTCPIdleOneWay(t *testing.T) {
+	ticker := serveConns(t, func(c net.Conn) {
+		for range 8 {
+			time.Sleep(60 * time.Millisecond)
+			if _, err := c.Write([]byte("t")); err != nil {
+				return
+			}
+		}
+	})
+	_, port, _ := net.SplitHostPort(ticker)
+	for _, server := range []string{ticker, "localhost:" + port} {
+		t.Run(server, func(t *testing.T) {
+			_, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    mode tcp
+    timeout tunnel 200ms
+    server s1 %s
+`, server)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(c)
+			c.Close()
+			if err != nil || string(got) != "tttttttt" {
+				t.Fatalf("silent client got %q, %v; want 8 ticks over 480 ms", got, err)
+			}
+			if l := log.lines(t, 1)[0]; !strings.HasSuffix(l, " 8 --") {
+				t.Fatalf("log line %q: want 8 bytes, --", l)
+			}
+		})
+	}
+}
