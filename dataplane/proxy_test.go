@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/test/support"
 )
 
 // rawBackend is an allocation-free HTTP/1.1 server for measuring the proxy:
@@ -100,14 +101,7 @@ func startProxy(tb testing.TB, addrs ...string) (*Runtime, string) {
 	return rt, "127.0.0.1:" + strconv.Itoa(port)
 }
 
-func freePort(tb testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(tb testing.TB) int { return support.FreePort(tb) }
 
 // keepAliveClient sends the same GET over one connection and reads each
 // response up to the body's known end marker.

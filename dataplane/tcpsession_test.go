@@ -1,40 +1,25 @@
 package dataplane
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/test/support"
 )
 
-// logBuffer is an access log the test reads while the runtime writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines waits until the log holds n lines, and returns them.
-func (l *logBuffer) lines(t *testing.T, n int) []string {
+// logLines waits until log holds n lines, and returns them.
+func logLines(t *testing.T, log *support.SyncBuffer, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		l.mu.Lock()
-		s := l.b.String()
-		l.mu.Unlock()
+		s := log.String()
 		lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 		if s != "" && len(lines) >= n {
 			return lines
@@ -48,14 +33,14 @@ func (l *logBuffer) lines(t *testing.T, n int) []string {
 
 // tcpProxy applies src, a configuration whose first %d is the frontend's
 // port (args fill the rest), with an access log.
-func tcpProxy(t *testing.T, src string, args ...any) (*Runtime, string, *logBuffer) {
+func tcpProxy(t *testing.T, src string, args ...any) (*Runtime, string, *support.SyncBuffer) {
 	t.Helper()
 	port := freePort(t)
 	cfg, _, err := config.Parse("t.cfg", []byte(fmt.Sprintf(src, append([]any{port}, args...)...)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &logBuffer{}
+	log := &support.SyncBuffer{}
 	rt := New(Options{AccessLog: log})
 	if err := rt.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -123,7 +108,7 @@ backend app
 			t.Fatalf("session %d: %q, %v", i, got, err)
 		}
 	}
-	for _, l := range log.lines(t, 6) {
+	for _, l := range logLines(t, log, 6) {
 		if !strings.Contains(l, " fe app/up ") || !strings.HasSuffix(l, " 7 --") {
 			t.Errorf("log line %q: want app/up, 7 bytes out, --", l)
 		}
@@ -146,7 +131,7 @@ backend app
 	if got != "" {
 		t.Fatalf("a session to a refusing server answered %q (%v)", got, err)
 	}
-	if l := log.lines(t, 1)[0]; !strings.Contains(l, " fe app/<NOSRV> ") || !strings.HasSuffix(l, " 0 SC") {
+	if l := logLines(t, log, 1)[0]; !strings.Contains(l, " fe app/<NOSRV> ") || !strings.HasSuffix(l, " 0 SC") {
 		t.Fatalf("log line %q: want app/<NOSRV>, 0 bytes, SC", l)
 	}
 }
@@ -194,7 +179,7 @@ backend app
 	if got := <-second; got != "echo:two" {
 		t.Fatalf("queued session: %q", got)
 	}
-	lines := log.lines(t, 2)
+	lines := logLines(t, log, 2)
 	if !strings.HasSuffix(lines[1], " 8 --") {
 		t.Fatalf("queued session's log line %q: want 8 bytes out, --", lines[1])
 	}
@@ -227,7 +212,7 @@ backend app
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("closed after %v, before the larger of timeout client and server", d)
 	}
-	if l := log.lines(t, 1)[0]; !strings.HasSuffix(l, " 0 cD") {
+	if l := logLines(t, log, 1)[0]; !strings.HasSuffix(l, " 0 cD") {
 		t.Fatalf("log line %q: want cD", l)
 	}
 }
@@ -273,7 +258,7 @@ backend app
 			t.Fatalf("client read %d, %v after Shutdown; want its close", n, err)
 		}
 	}
-	for _, l := range log.lines(t, 3) {
+	for _, l := range logLines(t, log, 3) {
 		if !strings.HasSuffix(l, " KD") {
 			t.Errorf("log line %q: want KD", l)
 		}
@@ -316,7 +301,7 @@ backend app
 			if err != nil || string(got) != "tttttttt" {
 				t.Fatalf("silent client got %q, %v; want 8 ticks over 480 ms", got, err)
 			}
-			if l := log.lines(t, 1)[0]; !strings.HasSuffix(l, " 8 --") {
+			if l := logLines(t, log, 1)[0]; !strings.HasSuffix(l, " 8 --") {
 				t.Fatalf("log line %q: want 8 bytes, --", l)
 			}
 		})
