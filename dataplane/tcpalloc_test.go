@@ -3,6 +3,7 @@
 package dataplane
 
 import (
+	"context"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -68,9 +69,11 @@ func readAll(fd int, buf []byte) int {
 	}
 }
 
-// TestTCPSessionAllocs counts what a mode tcp session (accept, connect,
-// "64\n" one way, 64 bytes and a close the other) allocates in the proxy.
-func TestTCPSessionAllocs(t *testing.T) {
+// tcpSessionRig runs a proxy in mode tcp in front of a server that answers
+// 64 bytes and closes, and returns one session through it (accept,
+// connect, "64\n" one way, 64 bytes and a close the other), which records
+// its first failure in *failed.
+func tcpSessionRig(t testing.TB) (session func(), failed *error) {
 	lfd, baddr := rawListen(t)
 	answer := make([]byte, 64)
 	go func() {
@@ -99,38 +102,58 @@ func TestTCPSessionAllocs(t *testing.T) {
 	if err := rt.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.Shutdown(t.Context()) })
+	t.Cleanup(func() { rt.Shutdown(context.Background()) })
 	paddr := rawSockaddr(netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)))
 	req := []byte("64\n")
 	buf := make([]byte, 256)
-	var failed error
-	session := func() {
+	failed = new(error)
+	session = func() {
 		fd, err := rawDial(paddr)
 		if err != nil {
-			if failed == nil {
-				failed = err
+			if *failed == nil {
+				*failed = err
 			}
 			return
 		}
 		syscall.Syscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&req[0])), uintptr(len(req)))
-		if n := readAll(fd, buf); n != 64 && failed == nil {
-			failed = syscall.EPROTO
+		if n := readAll(fd, buf); n != 64 && *failed == nil {
+			*failed = syscall.EPROTO
 		}
 		syscall.Close(fd)
 	}
+	return session, failed
+}
+
+// TestTCPSessionAllocs counts what a mode tcp session allocates in the
+// proxy.
+func TestTCPSessionAllocs(t *testing.T) {
+	session, failed := tcpSessionRig(t)
 	for range 200 {
 		session()
 	}
-	if failed != nil {
-		t.Fatal(failed)
+	if *failed != nil {
+		t.Fatal(*failed)
 	}
 	allocs := testing.AllocsPerRun(2000, session)
-	if failed != nil {
-		t.Fatal(failed)
+	if *failed != nil {
+		t.Fatal(*failed)
 	}
 	t.Logf("allocations per mode tcp session: %.2f", allocs)
 	if allocs > maxTCPSessionAllocs {
 		t.Fatalf("a mode tcp session allocates %.2f times, want at most %.2f", allocs, maxTCPSessionAllocs)
+	}
+}
+
+// BenchmarkTCPSession times a whole mode tcp session, client and server
+// included (they share the machine with the proxy): latency, not CPU.
+func BenchmarkTCPSession(b *testing.B) {
+	session, failed := tcpSessionRig(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		session()
+	}
+	if *failed != nil {
+		b.Fatal(*failed)
 	}
 }
 
