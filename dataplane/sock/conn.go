@@ -81,6 +81,8 @@ type Conn struct {
 	// them.
 	shutFn    func(fd uintptr)
 	shutErr   error
+	awaitFn   func(fd uintptr) bool
+	await     awaitState
 	connectFn func(fd uintptr) bool
 	connect   connectState
 }
@@ -95,6 +97,7 @@ func getConn() *Conn {
 		c.rd.now = c.rd.readOnce
 		c.wr.fn = c.wr.write
 		c.shutFn = c.shutdownWrite
+		c.awaitFn = c.awaitStep
 		c.connectFn = c.connect.check
 	}
 	c.fd = -1
@@ -262,6 +265,67 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return n, c.opError("write", w.errno)
 	}
 	return n, nil
+}
+
+// WriteAndAwait writes p, a request whose answer comes next, and waits
+// until c has something to read: the next Read finds the answer there.
+// The usual way, the first read after a write finds nothing yet and waits
+// on the poller; here the write happens inside the poller's read call,
+// after it has forgotten earlier wake-ups and before the answer can come,
+// so that the wait needs no failed read first (one system call less per
+// request, as in HAProxy). A peer that sent something before p and keeps
+// the connection open and silent afterwards is not noticed until the next
+// read deadline: a server never does that to a request it has yet to
+// receive. If the wait ends by a deadline or a close, the next Read
+// reports it. Off the poller, or if the socket does not take all of p at
+// once, it is Write.
+func (c *Conn) WriteAndAwait(p []byte) (int, error) {
+	if c.s == nil || len(p) == 0 {
+		return c.Write(p)
+	}
+	w := &c.wr
+	w.p, w.n, w.errno = p, 0, 0
+	c.await = awaitWrite
+	_ = c.rc.Read(c.awaitFn) // its error is the next Read's to report
+	n, errno, state := w.n, w.errno, c.await
+	w.p = nil
+	switch {
+	case errno != 0:
+		return n, c.opError("write", errno)
+	case state == awaitWrite:
+		// The poller refused before writing (closed, or a read
+		// deadline passed): write the usual way, which reports it.
+		return c.Write(p)
+	case state == awaitPartial:
+		m, err := c.Write(p[n:])
+		return n + m, err
+	}
+	return n, nil
+}
+
+// awaitState is where WriteAndAwait's poller callback is.
+type awaitState uint8
+
+const (
+	awaitWrite   awaitState = iota // p is still to write
+	awaitReply                     // written; waiting for something to read
+	awaitPartial                   // the socket took part of p
+)
+
+func (c *Conn) awaitStep(fd uintptr) bool {
+	if c.await != awaitWrite {
+		return true // woken: there is something to read
+	}
+	done := c.wr.write(fd)
+	switch {
+	case c.wr.errno != 0:
+		return true
+	case !done:
+		c.await = awaitPartial
+		return true
+	}
+	c.await = awaitReply
+	return false
 }
 
 // ReadNow reads what the socket holds already, without waiting: 0 when

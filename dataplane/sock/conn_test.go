@@ -339,3 +339,75 @@ func TestPutClears(t *testing.T) {
 		t.Fatalf("Read on a reused wrapper = %d, %v", n, err)
 	}
 }
+
+// WriteAndAwait delivers the request and returns once the answer is
+// there; a silent peer holds it until the read deadline, which the next
+// Read reports; a peer that closes wakes it, and Read finds the EOF.
+func TestWriteAndAwait(t *testing.T) {
+	t.Run("answer", func(t *testing.T) {
+		c, peer := dialed(t)
+		go func() {
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(peer, buf); err == nil {
+				time.Sleep(50 * time.Millisecond)
+				peer.Write(append([]byte("re:"), buf...))
+			}
+		}()
+		start := time.Now()
+		if n, err := c.WriteAndAwait([]byte("ping")); n != 4 || err != nil {
+			t.Fatalf("WriteAndAwait = %d, %v", n, err)
+		}
+		if d := time.Since(start); d < 40*time.Millisecond {
+			t.Fatalf("WriteAndAwait returned after %v, before the answer", d)
+		}
+		got := make([]byte, 16)
+		n := c.ReadNow(got)
+		if string(got[:n]) != "re:ping" {
+			t.Fatalf("after WriteAndAwait the socket held %q, want re:ping", got[:n])
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		c, peer := dialed(t)
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		start := time.Now()
+		if n, err := c.WriteAndAwait([]byte("ping")); n != 4 || err != nil {
+			t.Fatalf("WriteAndAwait = %d, %v", n, err)
+		}
+		if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {
+			t.Fatalf("WriteAndAwait on a silent peer returned after %v, want its read deadline", d)
+		}
+		if _, err := c.Read(make([]byte, 4)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read after the deadline = %v, want a timeout", err)
+		}
+		buf := make([]byte, 4)
+		peer.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("peer read %q, %v", buf, err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		c, peer := dialed(t)
+		go func() {
+			io.ReadFull(peer, make([]byte, 4))
+			peer.Close()
+		}()
+		if _, err := c.WriteAndAwait([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if n, err := c.Read(make([]byte, 4)); n != 0 || err != io.EOF {
+			t.Fatalf("Read after the peer closed = %d, %v; want EOF", n, err)
+		}
+	})
+	t.Run("off the poller", func(t *testing.T) {
+		c, peer := listened(t)
+		if n, err := c.WriteAndAwait([]byte("ping")); n != 4 || err != nil {
+			t.Fatalf("WriteAndAwait = %d, %v", n, err)
+		}
+		buf := make([]byte, 4)
+		peer.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("peer read %q, %v", buf, err)
+		}
+	})
+}

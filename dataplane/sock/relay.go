@@ -90,6 +90,10 @@ const (
 // events come once, so readiness is remembered until a call finds EAGAIN.
 type sideState struct {
 	readable, writable bool
+	// hup: the peer's FIN (or an error) has been seen. Until then a read
+	// shorter than the buffer has emptied the socket, and the next bytes
+	// to arrive bring an event: no read to find EAGAIN, as in HAProxy.
+	hup bool
 }
 
 // direction is one way of a relay: dir[0] client to server, dir[1] back.
@@ -139,12 +143,16 @@ func (r *Relay) timeout() {
 const (
 	evReadable = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 	evWritable = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
+	evHup      = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 )
 
 func (r *Relay) event(side int, ev uint32) {
 	r.last = r.loop.now
 	if ev&evReadable != 0 {
 		r.side[side].readable = true
+		if ev&evHup != 0 {
+			r.side[side].hup = true
+		}
 	}
 	if ev&evWritable != 0 {
 		r.side[side].writable = true
@@ -153,7 +161,13 @@ func (r *Relay) event(side int, ev uint32) {
 		if side != sideServer || ev&evWritable == 0 {
 			return
 		}
-		if err := soError(r.Server.fd); err != nil {
+		// Writable without an error: the handshake is done. An error
+		// or hang-up: SO_ERROR tells which.
+		if ev&(syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
+			err := soError(r.Server.fd)
+			if err == nil {
+				err = os.NewSyscallError("connect", syscall.ECONNRESET)
+			}
 			r.connectFailed(err)
 			return
 		}
@@ -306,6 +320,9 @@ func (r *Relay) flow(d int) bool {
 		if n == 0 {
 			x.eof = true
 			continue
+		}
+		if n < len(buf) && !rs.hup {
+			rs.readable = false // drained (see sideState.hup)
 		}
 		if n == len(buf) {
 			// A bulk stream: the next reads splice.
