@@ -579,7 +579,7 @@ func (c *httpConn) sendRequest(u *upstream, fe *frontend, be *backendRoute, srv 
 		c.headSent = true
 		c.br.Discard(headLen)
 	}
-	if sc, ok := u.conn.(*sock.Conn); ok && (inline || body == 0 && !req.Chunked) {
+	if sc, ok := u.conn.(*sock.Conn); ok && (inline || body <= 0 && !req.Chunked) {
 		// The whole request: what comes next is the response.
 		_, err = sc.WriteAndAwait(c.out)
 	} else {
