@@ -770,7 +770,10 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 		}
 		c.log.status = 101
 		c.log.term = "--"
-		in, out := tunnel(c.conn, c.br, u.conn, u.br, tm.tunnel)
+		in, out, idled := tunnel(c.conn, c.br, u.conn, u.br, tm.tunnel)
+		if idled {
+			c.log.term = "cD"
+		}
 		_ = u.Close()
 		c.log.bytesIn += in
 		c.log.bytesOut += out

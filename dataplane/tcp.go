@@ -189,7 +189,7 @@ func (s *tcpSession) dialBlocking() net.Conn {
 // relayBlocking relays the session with two goroutines (see tunnel).
 func (s *tcpSession) relayBlocking(up net.Conn) {
 	rc := sock.Wrap(s.conn)
-	in, out := tunnel(rc, nil, up, nil, s.idle())
+	in, out, idled := tunnel(rc, nil, up, nil, s.idle())
 	_ = up.Close()
 	if rc != s.conn {
 		sock.Put(rc) // a wrapper of ours; conn is its owner's to recycle
@@ -197,6 +197,9 @@ func (s *tcpSession) relayBlocking(up net.Conn) {
 	sock.Put(up)
 	s.entry.bytesIn, s.entry.bytesOut = in, out
 	s.entry.term = "--"
+	if idled {
+		s.entry.term = "cD"
+	}
 }
 
 // log counts the session's bytes, writes its line and gives its server
@@ -384,7 +387,7 @@ func (ls *loopSet) close() {
 // there is no inactivity limit and a stream that fills a buffer moves to
 // the kernel's splice path (io.Copy between TCP connections); otherwise
 // each side is closed after idle without traffic in its direction.
-func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64) {
+func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64, idled bool) {
 	// Two goroutines share both connections from here.
 	register(client)
 	register(server)
@@ -395,8 +398,9 @@ func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Read
 	in = pipe(server, client, cbr, idle, &t.shared)
 	t.wg.Wait()
 	out = t.out
+	idled = t.shared.idled.Load()
 	putTunnelRun(t)
-	return in, out
+	return in, out, idled
 }
 
 // tunnelRun is what tunnel shares with the goroutine that copies the
@@ -427,6 +431,7 @@ func putTunnelRun(t *tunnelRun) {
 	t.client, t.server, t.sbr, t.out = nil, nil, nil, 0
 	t.shared.finished.Store(0)
 	t.shared.active.Store(0)
+	t.shared.idled.Store(false)
 	tunnelRuns.Put(t)
 }
 
@@ -459,6 +464,9 @@ func pipe(dst, src net.Conn, br *bufio.Reader, idle time.Duration, sh *pipeShare
 	}
 	n += m
 	if err != nil {
+		if isTimeout(err) {
+			sh.idled.Store(true)
+		}
 		closeBoth(dst, src)
 		return n
 	}
@@ -496,6 +504,8 @@ type pipeShared struct {
 	// session is idle only when both directions are, as with HAProxy's
 	// timeout tunnel; a download with a silent client goes on.
 	active atomic.Int64
+	// idled: the tunnel ended on its idle timeout.
+	idled atomic.Bool
 }
 
 // copyIdle copies until EOF, failing once neither src nor the other

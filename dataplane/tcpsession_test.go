@@ -185,10 +185,14 @@ backend app
 	}
 }
 
-// timeout client / server end a session silent both ways, logged cD.
+// timeout client / server end a session silent both ways, logged cD, on a
+// relay loop (server by address) and on goroutines (server by name).
 func TestTCPIdleTimeout(t *testing.T) {
 	silent := serveConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
-	_, addr, log := tcpProxy(t, `
+	_, port, _ := net.SplitHostPort(silent)
+	for _, server := range []string{silent, "localhost:" + port} {
+		t.Run(server, func(t *testing.T) {
+			_, addr, log := tcpProxy(t, `
 frontend fe
     mode tcp
     bind 127.0.0.1:%d
@@ -198,22 +202,24 @@ backend app
     mode tcp
     timeout server 100ms
     server s1 %s
-`, silent)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	start := time.Now()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := c.Read(make([]byte, 1)); n != 0 || isTimeout(err) {
-		t.Fatalf("read %d, %v; want the proxy's close", n, err)
-	}
-	if d := time.Since(start); d < 200*time.Millisecond {
-		t.Fatalf("closed after %v, before the larger of timeout client and server", d)
-	}
-	if l := logLines(t, log, 1)[0]; !strings.HasSuffix(l, " 0 cD") {
-		t.Fatalf("log line %q: want cD", l)
+`, server)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, err := c.Read(make([]byte, 1)); n != 0 || isTimeout(err) {
+				t.Fatalf("read %d, %v; want the proxy's close", n, err)
+			}
+			if d := time.Since(start); d < 200*time.Millisecond {
+				t.Fatalf("closed after %v, before the larger of timeout client and server", d)
+			}
+			if l := logLines(t, log, 1)[0]; !strings.HasSuffix(l, " 0 cD") {
+				t.Fatalf("log line %q: want cD", l)
+			}
+		})
 	}
 }
 
