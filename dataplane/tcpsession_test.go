@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -311,5 +312,62 @@ backend app
 				t.Fatalf("log line %q: want 8 bytes, --", l)
 			}
 		})
+	}
+}
+
+// Many sessions at once, short and bulk, spread over the relay loops:
+// every byte comes back to the session that sent it.
+func TestTCPConcurrentSessions(t *testing.T) {
+	echo := serveConns(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+	_, addr, log := tcpProxy(t, `
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    timeout client 5s
+    default_backend app
+backend app
+    mode tcp
+    timeout server 5s
+    balance roundrobin
+    server s1 %s
+    server s2 %s
+`, echo, echo)
+	const sessions, parallel = 120, 12
+	errs := make(chan error, sessions)
+	sem := make(chan struct{}, parallel)
+	for i := range sessions {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			size := 1 + (i*7919)%(200<<10) // up to 200 KiB: some splice
+			msg := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			go func() {
+				_, _ = c.Write(msg)
+				_ = c.(*net.TCPConn).CloseWrite()
+			}()
+			got, err := io.ReadAll(c)
+			if err != nil || !bytes.Equal(got, msg) {
+				errs <- fmt.Errorf("session %d: %d of %d bytes back, %v", i, len(got), size, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range sessions {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range logLines(t, log, sessions) {
+		if !strings.HasSuffix(l, " --") {
+			t.Fatalf("log line %q: want --", l)
+		}
 	}
 }

@@ -454,3 +454,70 @@ func TestLoopAbortAndClose(t *testing.T) {
 		t.Fatal("a closed loop took a relay")
 	}
 }
+
+// A client that does not read yet fills its socket while the server sends
+// in small pieces (each read shorter than the relay's buffer, so it keeps
+// copying): what the relay read but could not write waits in the relay,
+// and arrives in order.
+func TestLoopRelaySlowReader(t *testing.T) {
+	const chunk, chunks = 2 << 10, 1024 // 2 MiB in small, spaced writes
+	server := serve(t, func(c net.Conn) {
+		b := make([]byte, chunk)
+		for i := range chunks {
+			for j := range b {
+				b[j] = byte(i + j)
+			}
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	})
+	ln := newListener(t)
+	defer ln.Close()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		// A small receive window: the relay's writes to it block soon.
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	client, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := ln.AcceptConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// And a small send buffer on the relay's side of it (no autotuning).
+	if err := rawSetsockoptInt(c.fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	s, done, err := DialStart(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLoop(t)
+	h := newHooks()
+	r := &Relay{Client: c, Server: s, Connecting: !done, Hooks: h}
+	if err := l.Start(r); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the server writes on; nobody reads
+	_ = client.(*net.TCPConn).CloseWrite()
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil || len(got) != chunk*chunks {
+		t.Fatalf("client read %d bytes, %v; want %d", len(got), err, chunk*chunks)
+	}
+	for i := range chunks {
+		for j := 0; j < chunk; j += 97 {
+			if got[i*chunk+j] != byte(i+j) {
+				t.Fatalf("byte %d of chunk %d is %d, want %d: out of order or lost", j, i, got[i*chunk+j], byte(i+j))
+			}
+		}
+	}
+	h.wait(t, 5*time.Second)
+	if r.Err != nil || r.Out != chunk*chunks {
+		t.Fatalf("relay ended with %v, out %d", r.Err, r.Out)
+	}
+}
