@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
@@ -56,11 +57,17 @@ func TestClusterEndpointsFollowUnderLoad(t *testing.T) {
 
 	// Scale down to b alone while a request is in flight on a: it
 	// finishes, and a exits once it gets no more traffic.
-	slow := make(chan string, 8)
+	// Round robin alternates a and b, and the load's requests run one at a
+	// time: slow requests launched at a steady pace can keep falling on b
+	// alone. A random pause between them breaks the rhythm.
+	slow := make(chan string, 32)
 	launched := 0
 	for onA := false; !onA; {
 		if launched == cap(slow) {
 			t.Fatalf("%d slow requests, none on a", launched)
+		}
+		if launched > 0 {
+			time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		}
 		launched++
 		go func() {
