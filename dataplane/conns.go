@@ -335,5 +335,6 @@ func putHTTPConn(c *httpConn) {
 	c.br = nil
 	c.rt = nil
 	c.st = nil
+	c.flow = flowWriter{}
 	httpConnPool.Put(c)
 }

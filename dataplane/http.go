@@ -70,6 +70,7 @@ type httpConn struct {
 	// fire up to a margin late (see sock's lazyDeadline), which covers
 	// the staleness.
 	clock time.Time
+	flow  flowWriter // see flowing
 }
 
 // now reads the clock and keeps it for the deadlines that follow.
@@ -595,18 +596,22 @@ func (c *httpConn) sendRequest(u *upstream, fe *frontend, be *backendRoute, srv 
 		c.log.bytesIn += body
 	case body > 0:
 		_ = c.conn.SetReadDeadline(time.Now().Add(fe.timeouts.client))
-		n, err := h1.CopyLength(u.conn, c.br, body)
+		n, err := h1.CopyLength(c.flowing(u.conn, tm.server, c.conn, fe.timeouts.client), c.br, body)
 		c.log.bytesIn += n
 		if err != nil {
 			return true, err
 		}
 	case req.Chunked:
 		_ = c.conn.SetReadDeadline(time.Now().Add(fe.timeouts.client))
-		n, err := h1.CopyChunked(u.conn, c.br)
+		n, err := h1.CopyChunked(c.flowing(u.conn, tm.server, c.conn, fe.timeouts.client), c.br)
 		c.log.bytesIn += n
 		if err != nil {
 			return true, err
 		}
+	}
+	if !inline && (body > 0 || req.Chunked) {
+		// The wait for the response starts once the body is sent.
+		_ = u.conn.SetReadDeadline(time.Now().Add(tm.server))
 	}
 	return body > 0 || req.Chunked, nil
 }
@@ -814,7 +819,7 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 		sent, err = c.writeClient(fe)
 		if err == nil && n > inline {
 			var m int64
-			m, err = h1.CopyLength(c.conn, u.br, n-inline)
+			m, err = h1.CopyLength(c.flowing(c.conn, fe.timeouts.client, u.conn, tm.server), u.br, n-inline)
 			sent += m
 		}
 	case h1.BodyChunked:
@@ -822,10 +827,11 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 		sent, err = c.writeClient(fe)
 		if err == nil {
 			var m int64
+			w := c.flowing(c.conn, fe.timeouts.client, u.conn, tm.server)
 			if dechunk {
-				m, err = h1.CopyDechunked(c.conn, u.br)
+				m, err = h1.CopyDechunked(w, u.br)
 			} else {
-				m, err = h1.CopyChunked(c.conn, u.br)
+				m, err = h1.CopyChunked(w, u.br)
 			}
 			sent += m
 		}
@@ -834,7 +840,7 @@ func (c *httpConn) relayResponse(fe *frontend, be *backendRoute, srv *backend.Se
 		sent, err = c.writeClient(fe)
 		if err == nil {
 			var m int64
-			m, err = io.Copy(c.conn, u.br)
+			m, err = io.Copy(c.flowing(c.conn, fe.timeouts.client, u.conn, tm.server), u.br)
 			sent += m
 		}
 	}
@@ -887,6 +893,27 @@ func (c *httpConn) count(fe *frontend, be *backendRoute, sm *serverMetrics, stat
 	if sm != nil {
 		sm.requests[i].Inc()
 	}
+}
+
+// flowing is the destination of a body that moves the idle deadlines of
+// both connections forward on every write: timeout client and timeout
+// server bound inactivity, as in HAProxy, so a long download or upload
+// that keeps flowing is not cut. Kept in c: no allocation per body.
+func (c *httpConn) flowing(dst net.Conn, dstIdle time.Duration, src net.Conn, srcIdle time.Duration) io.Writer {
+	c.flow = flowWriter{dst: dst, dstIdle: dstIdle, src: src, srcIdle: srcIdle}
+	return &c.flow
+}
+
+type flowWriter struct {
+	dst, src         net.Conn
+	dstIdle, srcIdle time.Duration
+}
+
+func (w *flowWriter) Write(p []byte) (int, error) {
+	now := time.Now()
+	_ = w.dst.SetWriteDeadline(now.Add(w.dstIdle))
+	_ = w.src.SetReadDeadline(now.Add(w.srcIdle))
+	return w.dst.Write(p)
 }
 
 func (c *httpConn) writeClient(fe *frontend) (int64, error) {
