@@ -28,6 +28,9 @@ type tcpSession struct {
 	relay   sock.Relay
 	rt      *Runtime
 	fe      *frontend
+	// counted is the frontend whose current-connection gauge startTCP
+	// raised: route may move fe to a newer table's.
+	counted *frontend
 	be      *backendRoute
 	srv     *backend.Server
 	held    bool // a slot on srv is taken
@@ -245,6 +248,7 @@ func (rt *Runtime) startTCP(c *sock.Conn, l *listener) bool {
 	fe.metrics.conns.Inc()
 	fe.metrics.curConns.Inc()
 	s := getTCPSession(rt, c)
+	s.counted = fe
 	if !s.route(t, l.slot) {
 		s.end()
 		return true
@@ -291,7 +295,7 @@ func (s *tcpSession) relayRest() {
 // end finishes a session startTCP took: it logs it and releases what the
 // acceptance took (see serveConn for the goroutine's counterpart).
 func (s *tcpSession) end() {
-	rt, fe := s.rt, s.fe
+	rt, fe := s.rt, s.counted
 	s.log()
 	if c, ok := s.conn.(*sock.Conn); ok && !c.Closed() {
 		_ = c.Close()

@@ -77,6 +77,19 @@ func exchange(t *testing.T, addr, msg string) (string, error) {
 	return string(got), err
 }
 
+// dialProxy connects to addr, with 5 s for the whole exchange; the test's
+// end closes the connection.
+func dialProxy(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	return c
+}
+
 func closedAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -151,12 +164,7 @@ backend app
     timeout queue 5s
     server s1 %s maxconn 1
 `, good)
-	first, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	_ = first.SetDeadline(time.Now().Add(5 * time.Second))
+	first := dialProxy(t, addr)
 	if _, err := io.WriteString(first, "one"); err != nil {
 		t.Fatal(err)
 	}
@@ -204,13 +212,8 @@ backend app
     timeout server 100ms
     server s1 %s
 `, server)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dialProxy(t, addr)
 			start := time.Now()
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			if n, err := c.Read(make([]byte, 1)); n != 0 || isTimeout(err) {
 				t.Fatalf("read %d, %v; want the proxy's close", n, err)
 			}
@@ -239,11 +242,7 @@ backend app
 `, silent)
 	var clients []net.Conn
 	for range 3 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dialProxy(t, addr)
 		if _, err := io.WriteString(c, "held"); err != nil {
 			t.Fatal(err)
 		}
@@ -297,12 +296,7 @@ backend app
     timeout tunnel 200ms
     server s1 %s
 `, server)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			c := dialProxy(t, addr)
 			got, err := io.ReadAll(c)
 			c.Close()
 			if err != nil || string(got) != "tttttttt" {

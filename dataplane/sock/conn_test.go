@@ -262,14 +262,15 @@ func TestDialRefused(t *testing.T) {
 	}
 }
 
-// A listener that never accepts, with a backlog of 0, takes one handshake;
-// the next SYNs are dropped and the dial runs into its timeout.
-func TestDialTimeout(t *testing.T) {
+// neverAccepting is the address of a loopback listener with a backlog of
+// 0 that never accepts: it takes one handshake, and drops the next SYNs.
+func neverAccepting(t *testing.T) netip.AddrPort {
+	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Close(fd)
+	t.Cleanup(func() { syscall.Close(fd) })
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,13 @@ func TestDialTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
+}
+
+// A listener that never accepts, with a backlog of 0, takes one handshake;
+// the next SYNs are dropped and the dial runs into its timeout.
+func TestDialTimeout(t *testing.T) {
+	addr := neverAccepting(t)
 	var held []*Conn
 	defer func() {
 		for _, c := range held {
