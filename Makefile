@@ -28,7 +28,7 @@ demo-cluster: build controlplane
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/demo-cluster ./hack/demo/cluster
 	$(BIN)/demo-cluster -sluice $(BIN)/sluice
 
-# Every test: vet, unit and integration tests, the race detector on the
+# Every test: vet and gofmt, unit and integration tests, the race detector on the
 # dataplane, end-to-end tests against the built binary, bounded fuzzing.
 test: vet controlplane helm chart unit race fuzz
 
@@ -37,8 +37,11 @@ test: vet controlplane helm chart unit race fuzz
 controlplane:
 	hack/controlplane/build.sh
 
+# go vet, and gofmt: a file that is not formatted fails the test.
 vet:
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
 
 # Helm 3 and 4, built from Go modules once and cached under
 # $HOME/.cache/sluice/helm (4-7 minutes the first time on 2 cores).

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // timeout client and timeout server bound inactivity: a body that keeps
@@ -35,7 +37,7 @@ backend app
 		}
 	}
 	t.Run("download", func(t *testing.T) {
-		server := serveConns(t, func(c net.Conn) {
+		server := support.ServeConns(t, func(c net.Conn) {
 			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 				return
 			}
@@ -55,7 +57,7 @@ backend app
 		}
 	})
 	t.Run("upload", func(t *testing.T) {
-		server := serveConns(t, func(c net.Conn) {
+		server := support.ServeConns(t, func(c net.Conn) {
 			req, err := http.ReadRequest(bufio.NewReader(c))
 			if err != nil {
 				return

@@ -21,7 +21,7 @@ import (
 // it answers every request head it reads with the same canned response.
 func rawBackend(tb testing.TB, body string) string {
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
-	return serveConns(tb, func(c net.Conn) {
+	return support.ServeConns(tb, func(c net.Conn) {
 		buf := make([]byte, 8192)
 		const eoh = "\r\n\r\n"
 		matched := 0 // bytes of eoh seen so far, across reads
@@ -48,30 +48,6 @@ func rawBackend(tb testing.TB, body string) string {
 			}
 		}
 	})
-}
-
-// serveConns listens on 127.0.0.1 and runs handle on each connection it
-// accepts (closing it afterwards) until the test ends.
-func serveConns(tb testing.TB, handle func(net.Conn)) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 // startProxy runs a Runtime on 127.0.0.1 with one frontend whose only
@@ -212,7 +188,7 @@ func splitBackend(tb testing.TB, first, second int, pause time.Duration) string 
 	head := []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(first+second) + "\r\n\r\n")
 	part1 := append(head, bytes.Repeat([]byte("a"), first)...)
 	part2 := bytes.Repeat([]byte("b"), second)
-	return serveConns(tb, func(c net.Conn) {
+	return support.ServeConns(tb, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		for {
 			n, err := c.Read(buf)

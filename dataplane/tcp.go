@@ -25,9 +25,9 @@ import (
 // (TLS, servers named by host names, a full server whose queue must be
 // waited in) run on a goroutine with blocking calls: serveTCP.
 type tcpSession struct {
-	relay   sock.Relay
-	rt      *Runtime
-	fe      *frontend
+	relay sock.Relay
+	rt    *Runtime
+	fe    *frontend
 	// counted is the frontend whose current-connection gauge startTCP
 	// raised: route may move fe to a newer table's.
 	counted *frontend

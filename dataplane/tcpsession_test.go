@@ -103,7 +103,7 @@ func closedAddr(t *testing.T) string {
 // A refused connection is retried, on another server with redispatch: no
 // session fails, and the log names the server that served it.
 func TestTCPRetryRedispatch(t *testing.T) {
-	good := serveConns(t, echoOnce)
+	good := support.ServeConns(t, echoOnce)
 	_, addr, log := tcpProxy(t, `
 frontend fe
     mode tcp
@@ -153,7 +153,7 @@ backend app
 // A server at its maxconn makes the next session wait in the queue, on a
 // goroutine of its own, until the first one ends.
 func TestTCPQueuedSession(t *testing.T) {
-	good := serveConns(t, echoOnce)
+	good := support.ServeConns(t, echoOnce)
 	_, addr, log := tcpProxy(t, `
 frontend fe
     mode tcp
@@ -197,7 +197,7 @@ backend app
 // timeout client / server end a session silent both ways, logged cD, on a
 // relay loop (server by address) and on goroutines (server by name).
 func TestTCPIdleTimeout(t *testing.T) {
-	silent := serveConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	silent := support.ServeConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 	_, port, _ := net.SplitHostPort(silent)
 	for _, server := range []string{silent, "localhost:" + port} {
 		t.Run(server, func(t *testing.T) {
@@ -230,7 +230,7 @@ backend app
 // Shutdown lets sessions run until its context ends, then cuts them, each
 // logged KD.
 func TestTCPShutdownCutsSessions(t *testing.T) {
-	silent := serveConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	silent := support.ServeConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 	rt, addr, log := tcpProxy(t, `
 frontend fe
     mode tcp
@@ -275,7 +275,7 @@ backend app
 // streams to a silent client outlives the timeout, on a relay loop (server
 // by address) and on goroutines (server by name).
 func TestTCPIdleOneWay(t *testing.T) {
-	ticker := serveConns(t, func(c net.Conn) {
+	ticker := support.ServeConns(t, func(c net.Conn) {
 		for range 8 {
 			time.Sleep(60 * time.Millisecond)
 			if _, err := c.Write([]byte("t")); err != nil {
@@ -312,7 +312,7 @@ backend app
 // Many sessions at once, short and bulk, spread over the relay loops:
 // every byte comes back to the session that sent it.
 func TestTCPConcurrentSessions(t *testing.T) {
-	echo := serveConns(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+	echo := support.ServeConns(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	_, addr, log := tcpProxy(t, `
 frontend fe
     mode tcp

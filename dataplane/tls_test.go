@@ -409,7 +409,7 @@ func TestTLSReloadSwapsCertificatesKeepsSessions(t *testing.T) {
 }
 
 func TestTLSModeTCP(t *testing.T) {
-	echo := serveConns(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+	echo := support.ServeConns(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	certs := map[string]*config.Certificate{"c": testCert(t, "c", "tcp.test")}
 	rt := New(Options{})
 	_, tlsAddr := tlsProxy(t, rt, func(plain, secure int) *config.Config {

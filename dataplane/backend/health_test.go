@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sluice.dev/sluice/config"
+	"sluice.dev/sluice/test/support"
 )
 
 // checkedState is a checked server without a checker: the test feeds it
@@ -354,28 +355,6 @@ func TestHTTPCheckExpect(t *testing.T) {
 	}
 }
 
-// rawServer answers every connection with handle.
-func rawServer(t *testing.T, handle func(net.Conn)) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // blockDialer never connects until its context ends.
 type blockDialer struct{}
 
@@ -385,9 +364,9 @@ func (blockDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, erro
 }
 
 func TestCheckFailures(t *testing.T) {
-	silent := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-	garbage := rawServer(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.0\r\n")) })
-	hangup := rawServer(t, func(c net.Conn) {})
+	silent := support.ServeConns(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	garbage := support.ServeConns(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.0\r\n")) })
+	hangup := support.ServeConns(t, func(c net.Conn) {})
 	closed := listen(t, "127.0.0.1:0")
 	closedAddr := closed.Addr().String()
 	closed.Close()

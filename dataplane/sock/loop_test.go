@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // hooks records what a loop tells a relay's owner; next decides what
@@ -94,25 +96,7 @@ func startRelay(t *testing.T, l *Loop, h RelayHooks, server netip.AddrPort, setu
 
 // serve runs handle on every connection to a new loopback listener.
 func serve(t *testing.T, handle func(net.Conn)) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	return netip.MustParseAddrPort(support.ServeConns(t, handle))
 }
 
 // echo answers "echo:" and what it read, once the client has half-closed.

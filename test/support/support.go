@@ -1,6 +1,7 @@
 // Package support holds what the test suites share: a buffer that a child
-// process and the test write and read at once, free loopback ports, and
-// certificates made for the test.
+// process and the test write and read at once, free loopback ports, a
+// loopback server for hand-written peers, and certificates made for the
+// test.
 package support
 
 import (
@@ -67,4 +68,29 @@ func FreePort(tb testing.TB) int {
 	_, port, _ := net.SplitHostPort(FreeAddr(tb))
 	n, _ := strconv.Atoi(port)
 	return n
+}
+
+// ServeConns listens on 127.0.0.1 and runs handle on each connection it
+// accepts, closing the connection afterwards, until the test ends. It
+// returns the listener's address.
+func ServeConns(tb testing.TB, handle func(net.Conn)) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }

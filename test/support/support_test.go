@@ -2,6 +2,7 @@ package support
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -49,5 +50,32 @@ func TestFreeAddrDistinct(t *testing.T) {
 			t.Fatalf("%s handed out twice", a)
 		}
 		seen[a] = true
+	}
+}
+
+// ServeConns serves every connection, several at once, and closes each
+// when its handler returns: the client reads the answer up to EOF.
+func TestServeConns(t *testing.T) {
+	addr := ServeConns(t, func(c net.Conn) {
+		line := make([]byte, 5)
+		if _, err := io.ReadFull(c, line); err == nil {
+			_, _ = c.Write(append([]byte("re:"), line...))
+		}
+	})
+	conns := make([]net.Conn, 3)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	for i, c := range conns {
+		fmt.Fprintf(c, "ping%d", i)
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != fmt.Sprintf("re:ping%d", i) {
+			t.Fatalf("connection %d: %q, %v", i, got, err)
+		}
 	}
 }
