@@ -10,31 +10,14 @@ import (
 
 	"sluice.dev/sluice/config"
 	"sluice.dev/sluice/dataplane/sock"
+	"sluice.dev/sluice/test/support"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection: the first as
 // the engines hold it (a sock.Conn), or as Go's *net.TCPConn when plain.
 func tcpPair(t *testing.T, plain bool) (net.Conn, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peers := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		peers <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := <-peers
-	if peer == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { c.Close(); peer.Close() })
+	c, peer := support.TCPPair(t)
 	if plain {
 		return c, peer
 	}

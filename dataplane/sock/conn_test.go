@@ -10,35 +10,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sluice.dev/sluice/test/support"
 )
 
 // accepted returns the two ends of a loopback TCP connection, the first
 // one wrapped in a Conn.
 func accepted(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peers := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		peers <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := <-peers
-	if peer == nil {
-		t.Fatal("accept failed")
-	}
+	c, peer := support.TCPPair(t)
 	w, ok := Wrap(c).(*Conn)
 	if !ok {
 		t.Fatal("a TCP connection was not wrapped")
 	}
-	t.Cleanup(func() { w.Close(); peer.Close() })
+	t.Cleanup(func() { w.Close() })
 	return w, peer
 }
 

@@ -94,3 +94,30 @@ func ServeConns(tb testing.TB, handle func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TCPPair returns the two ends of a loopback TCP connection, the dialed one
+// first; both are closed when the test ends.
+func TCPPair(tb testing.TB) (dialed, accepted net.Conn) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	peers := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		peers <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	peer := <-peers
+	if peer == nil {
+		c.Close()
+		tb.Fatal("accept failed")
+	}
+	tb.Cleanup(func() { c.Close(); peer.Close() })
+	return c, peer
+}

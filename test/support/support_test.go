@@ -79,3 +79,17 @@ func TestServeConns(t *testing.T) {
 		}
 	}
 }
+
+// TCPPair's ends are connected to each other, both ways.
+func TestTCPPair(t *testing.T) {
+	a, b := TCPPair(t)
+	for _, dir := range []struct{ from, to net.Conn }{{a, b}, {b, a}} {
+		if _, err := dir.from.Write([]byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 2)
+		if _, err := io.ReadFull(dir.to, got); err != nil || string(got) != "hi" {
+			t.Fatalf("read %q, %v", got, err)
+		}
+	}
+}
