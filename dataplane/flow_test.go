@@ -44,7 +44,7 @@ backend app
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
 			trickle(c)
 		})
-		_, addr, _ := tcpProxy(t, cfg, server)
+		_, addr, _ := applyConfig(t, cfg, server)
 		c := dialProxy(t, addr)
 		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -68,7 +68,7 @@ backend app
 			}
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+string(body))
 		})
-		_, addr, _ := tcpProxy(t, cfg, server)
+		_, addr, _ := applyConfig(t, cfg, server)
 		c := dialProxy(t, addr)
 		_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
 		trickle(c)

@@ -32,9 +32,9 @@ func logLines(t *testing.T, log *support.SyncBuffer, n int) []string {
 	}
 }
 
-// tcpProxy applies src, a configuration whose first %d is the frontend's
-// port (args fill the rest), with an access log.
-func tcpProxy(t *testing.T, src string, args ...any) (*Runtime, string, *support.SyncBuffer) {
+// applyConfig applies src, a configuration whose first %d is the
+// frontend's port (args fill the rest), with an access log.
+func applyConfig(t *testing.T, src string, args ...any) (*Runtime, string, *support.SyncBuffer) {
 	t.Helper()
 	port := freePort(t)
 	cfg, _, err := config.Parse("t.cfg", []byte(fmt.Sprintf(src, append([]any{port}, args...)...)))
@@ -52,6 +52,17 @@ func tcpProxy(t *testing.T, src string, args ...any) (*Runtime, string, *support
 		_ = rt.Shutdown(ctx)
 	})
 	return rt, fmt.Sprintf("127.0.0.1:%d", port), log
+}
+
+// tcpProxy applies a mode tcp frontend "fe" (plus feLine, when given)
+// whose default backend "app" is beLines, its %s filled from args.
+func tcpProxy(t *testing.T, feLine, beLines string, args ...any) (*Runtime, string, *support.SyncBuffer) {
+	t.Helper()
+	src := "frontend fe\n    mode tcp\n    bind 127.0.0.1:%d\n    default_backend app\n"
+	if feLine != "" {
+		src += "    " + feLine + "\n"
+	}
+	return applyConfig(t, src+"backend app\n    mode tcp"+beLines, args...)
 }
 
 // echoOnce answers "echo:" and what it read once the client half-closed.
@@ -104,13 +115,7 @@ func closedAddr(t *testing.T) string {
 // session fails, and the log names the server that served it.
 func TestTCPRetryRedispatch(t *testing.T) {
 	good := support.ServeConns(t, echoOnce)
-	_, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    mode tcp
+	_, addr, log := tcpProxy(t, "", `
     retries 2
     option redispatch
     server down %s
@@ -131,13 +136,7 @@ backend app
 
 // Without retries left, a refused session is closed and logged SC.
 func TestTCPConnectFailureLogged(t *testing.T) {
-	_, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    mode tcp
+	_, addr, log := tcpProxy(t, "", `
     retries 0
     server down %s
 `, closedAddr(t))
@@ -154,13 +153,7 @@ backend app
 // goroutine of its own, until the first one ends.
 func TestTCPQueuedSession(t *testing.T) {
 	good := support.ServeConns(t, echoOnce)
-	_, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    mode tcp
+	_, addr, log := tcpProxy(t, "", `
     timeout queue 5s
     server s1 %s maxconn 1
 `, good)
@@ -201,14 +194,7 @@ func TestTCPIdleTimeout(t *testing.T) {
 	_, port, _ := net.SplitHostPort(silent)
 	for _, server := range []string{silent, "localhost:" + port} {
 		t.Run(server, func(t *testing.T) {
-			_, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    timeout client 200ms
-    default_backend app
-backend app
-    mode tcp
+			_, addr, log := tcpProxy(t, "timeout client 200ms", `
     timeout server 100ms
     server s1 %s
 `, server)
@@ -231,13 +217,7 @@ backend app
 // logged KD.
 func TestTCPShutdownCutsSessions(t *testing.T) {
 	silent := support.ServeConns(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
-	rt, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    mode tcp
+	rt, addr, log := tcpProxy(t, "", `
     server s1 %s
 `, silent)
 	var clients []net.Conn
@@ -286,13 +266,7 @@ func TestTCPIdleOneWay(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ticker)
 	for _, server := range []string{ticker, "localhost:" + port} {
 		t.Run(server, func(t *testing.T) {
-			_, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    mode tcp
+			_, addr, log := tcpProxy(t, "", `
     timeout tunnel 200ms
     server s1 %s
 `, server)
@@ -313,14 +287,7 @@ backend app
 // every byte comes back to the session that sent it.
 func TestTCPConcurrentSessions(t *testing.T) {
 	echo := support.ServeConns(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
-	_, addr, log := tcpProxy(t, `
-frontend fe
-    mode tcp
-    bind 127.0.0.1:%d
-    timeout client 5s
-    default_backend app
-backend app
-    mode tcp
+	_, addr, log := tcpProxy(t, "timeout client 5s", `
     timeout server 5s
     balance roundrobin
     server s1 %s
