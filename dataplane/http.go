@@ -122,8 +122,6 @@ func (c *httpConn) serve() {
 			wait := fe.timeouts.keepAlive
 			if c.served == 0 {
 				wait = fe.timeouts.httpRequest
-			}
-			if c.served == 0 {
 				c.now()
 			}
 			_ = c.conn.SetReadDeadline(c.clock.Add(wait))
@@ -1023,9 +1021,8 @@ func (c *httpConn) method() []byte {
 }
 
 // acquire takes a server slot: a persistent request waits for its own
-// server, others may be moved to any server with room.
-// acquire takes a slot on srv (or where the balancing sends the request
-// instead); waited is false when it surely did not queue for it.
+// server, others may be moved to any server with room. waited is false
+// when it surely did not queue, so the queue time needs no clock read.
 func (c *httpConn) acquire(be *backendRoute, srv *backend.Server, p *persistence) (s *backend.Server, waited bool, err error) {
 	if p.valid {
 		s, err = be.pool.AcquireServer(context.Background(), srv)
