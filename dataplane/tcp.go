@@ -390,7 +390,8 @@ func (ls *loopSet) close() {
 // Bytes already buffered on either side are sent first. With idle == 0
 // there is no inactivity limit and a stream that fills a buffer moves to
 // the kernel's splice path (io.Copy between TCP connections); otherwise
-// each side is closed after idle without traffic in its direction.
+// both sides are closed after idle with no byte in either direction
+// (idled reports it), so a one-way stream is not cut.
 func tunnel(client net.Conn, cbr *bufio.Reader, server net.Conn, sbr *bufio.Reader, idle time.Duration) (in, out int64, idled bool) {
 	// Two goroutines share both connections from here.
 	register(client)
